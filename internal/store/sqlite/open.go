@@ -1,0 +1,157 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"sync"
+	"time"
+
+	_ "modernc.org/sqlite" // registers the "sqlite" driver
+
+	"posthorn/internal/store"
+)
+
+// Options configure Open. The zero value works apart from Dir.
+type Options struct {
+	// Dir is the data directory; it is created when missing.
+	Dir string
+	// Logger receives warnings about cleanup; slog.Default when nil.
+	Logger *slog.Logger
+	// MaxBatch caps how many writes one group commit takes (default 256).
+	MaxBatch int
+	// ReadConns is the size of the reader pool (default 8).
+	ReadConns int
+}
+
+// Store is the SQLite implementation of store.Store.
+type Store struct {
+	dir    string
+	log    *slog.Logger
+	read   *sql.DB // the reader pool
+	wdb    *sql.DB // holds the writer's connection
+	writes chan *writeOp
+	stop   chan struct{}
+	wg     sync.WaitGroup
+	feed   store.Feed
+
+	mu     sync.Mutex
+	staged map[store.BlobID]*stagedBlob
+	closed bool
+
+	maxBatch int
+}
+
+var _ store.Store = (*Store)(nil)
+
+// Open opens (creating when needed) the store in opts.Dir and applies the
+// schema migrations it lacks.
+func Open(ctx context.Context, opts Options) (*Store, error) {
+	if opts.Dir == "" {
+		return nil, fmt.Errorf("sqlite: no data directory given")
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.Default()
+	}
+	if opts.MaxBatch <= 0 {
+		opts.MaxBatch = 256
+	}
+	if opts.ReadConns <= 0 {
+		opts.ReadConns = 8
+	}
+	for _, d := range []string{opts.Dir, filepath.Join(opts.Dir, "blobs"), filepath.Join(opts.Dir, "tmp")} {
+		if err := os.MkdirAll(d, 0o700); err != nil {
+			return nil, fmt.Errorf("sqlite: %w", err)
+		}
+	}
+	path := filepath.Join(opts.Dir, "posthorn.db")
+	// synchronous=FULL: in WAL mode NORMAL may lose the last commits on a
+	// power failure, and we answer 250 only for durable mail.
+	common := "_pragma=busy_timeout(15000)&_pragma=foreign_keys(1)&_pragma=synchronous(FULL)"
+	wdb, err := sql.Open("sqlite", path+"?"+common+"&_pragma=journal_mode(WAL)")
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: %w", err)
+	}
+	wdb.SetMaxOpenConns(1)
+	wdb.SetConnMaxLifetime(0)
+	wdb.SetConnMaxIdleTime(0)
+	if err := migrate(ctx, wdb); err != nil {
+		wdb.Close()
+		return nil, err
+	}
+	read, err := sql.Open("sqlite", path+"?"+common+"&_pragma=query_only(1)")
+	if err != nil {
+		wdb.Close()
+		return nil, fmt.Errorf("sqlite: %w", err)
+	}
+	read.SetMaxOpenConns(opts.ReadConns)
+	read.SetMaxIdleConns(opts.ReadConns)
+	read.SetConnMaxIdleTime(0)
+	s := &Store{
+		dir:      opts.Dir,
+		log:      opts.Logger,
+		read:     read,
+		wdb:      wdb,
+		writes:   make(chan *writeOp, 1024),
+		stop:     make(chan struct{}),
+		staged:   make(map[store.BlobID]*stagedBlob),
+		maxBatch: opts.MaxBatch,
+	}
+	s.cleanTmp()
+	conn, err := wdb.Conn(ctx)
+	if err != nil {
+		s.read.Close()
+		wdb.Close()
+		return nil, fmt.Errorf("sqlite: %w", err)
+	}
+	s.wg.Add(1)
+	go s.commitLoop(conn)
+	return s, nil
+}
+
+// cleanTmp removes bodies of deliveries that never committed. Only old
+// files go: another process (the CLI beside a running server) may be
+// receiving into tmp/ right now.
+func (s *Store) cleanTmp() {
+	dir := filepath.Join(s.dir, "tmp")
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return
+	}
+	cutoff := time.Now().Add(-24 * time.Hour)
+	for _, e := range entries {
+		info, err := e.Info()
+		if err == nil && info.ModTime().Before(cutoff) {
+			os.Remove(filepath.Join(dir, e.Name()))
+		}
+	}
+}
+
+// Subscribe implements store.Store.
+func (s *Store) Subscribe(fn func([]store.Change)) func() { return s.feed.Subscribe(fn) }
+
+// Close waits for pending writes, then closes the databases.
+func (s *Store) Close() error {
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		return nil
+	}
+	s.closed = true
+	s.mu.Unlock()
+	close(s.stop)
+	s.wg.Wait()
+	s.feed.Close()
+	err1 := s.read.Close()
+	err2 := s.wdb.Close()
+	if err1 != nil {
+		return err1
+	}
+	return err2
+}
+
+// Dir returns the data directory.
+func (s *Store) Dir() string { return s.dir }

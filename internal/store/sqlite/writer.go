@@ -1,0 +1,222 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"os"
+	"strings"
+
+	"posthorn/internal/store"
+)
+
+// writeOp is one write waiting for the committer.
+type writeOp struct {
+	ctx  context.Context
+	fn   func(w *wtx) error
+	done chan error
+	w    wtx
+}
+
+// wtx is the view a write function has of the shared transaction. What it
+// records (changes, files to remove, blobs adopted) takes effect only when
+// its savepoint is kept and the transaction commits.
+type wtx struct {
+	s       *Store
+	conn    *sql.Conn
+	ctx     context.Context
+	changes []store.Change
+	remove  []string        // files to delete after commit
+	adopted []store.BlobID  // staged blobs now referenced by the database
+	dirs    map[string]bool // blob directories to fsync before commit
+	stmts   map[string]*sql.Stmt
+}
+
+// write runs fn in the next group commit and waits until that commit is
+// durable (or fails). Once queued, the write is always waited for, even if
+// ctx ends: a caller must never believe a write failed that then commits.
+func (s *Store) write(ctx context.Context, fn func(w *wtx) error) error {
+	s.mu.Lock()
+	closed := s.closed
+	s.mu.Unlock()
+	if closed {
+		return store.ErrClosed
+	}
+	op := &writeOp{ctx: context.WithoutCancel(ctx), fn: fn, done: make(chan error, 1)}
+	select {
+	case s.writes <- op:
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-s.stop:
+		return store.ErrClosed
+	}
+	return <-op.done
+}
+
+func (s *Store) commitLoop(conn *sql.Conn) {
+	defer s.wg.Done()
+	defer conn.Close()
+	stmts := make(map[string]*sql.Stmt)
+	for {
+		var first *writeOp
+		select {
+		case first = <-s.writes:
+		case <-s.stop:
+			// Drain what was queued before Close.
+			for {
+				select {
+				case op := <-s.writes:
+					s.commitBatch(conn, stmts, []*writeOp{op})
+				default:
+					return
+				}
+			}
+		}
+		batch := []*writeOp{first}
+	gather:
+		for len(batch) < s.maxBatch {
+			select {
+			case op := <-s.writes:
+				batch = append(batch, op)
+			default:
+				break gather
+			}
+		}
+		s.commitBatch(conn, stmts, batch)
+	}
+}
+
+// commitBatch runs a group of writes in one transaction, each in its own
+// savepoint, and commits them with one fsync.
+func (s *Store) commitBatch(conn *sql.Conn, stmts map[string]*sql.Stmt, batch []*writeOp) {
+	ctx := context.Background()
+	fail := func(err error) {
+		for _, op := range batch {
+			op.done <- err
+		}
+	}
+	if _, err := conn.ExecContext(ctx, "BEGIN IMMEDIATE"); err != nil {
+		fail(fmt.Errorf("sqlite: begin: %w", err))
+		return
+	}
+	errs := make([]error, len(batch))
+	dirs := make(map[string]bool)
+	for i, op := range batch {
+		op.w = wtx{s: s, conn: conn, ctx: op.ctx, dirs: dirs, stmts: stmts}
+		if _, err := conn.ExecContext(ctx, "SAVEPOINT op"); err != nil {
+			errs[i] = err
+			continue
+		}
+		err := op.fn(&op.w)
+		if err != nil {
+			errs[i] = err
+			if _, rerr := conn.ExecContext(ctx, "ROLLBACK TO op"); rerr != nil {
+				conn.ExecContext(ctx, "ROLLBACK")
+				fail(fmt.Errorf("sqlite: rollback to savepoint: %w", rerr))
+				return
+			}
+		}
+		if _, err := conn.ExecContext(ctx, "RELEASE op"); err != nil {
+			conn.ExecContext(ctx, "ROLLBACK")
+			fail(fmt.Errorf("sqlite: release savepoint: %w", err))
+			return
+		}
+	}
+	// Bodies renamed into blobs/ must have durable directory entries before
+	// any row that names them commits.
+	for d := range dirs {
+		if err := syncDir(d); err != nil {
+			conn.ExecContext(ctx, "ROLLBACK")
+			fail(fmt.Errorf("sqlite: fsync %s: %w", d, err))
+			return
+		}
+	}
+	if _, err := conn.ExecContext(ctx, "COMMIT"); err != nil {
+		conn.ExecContext(ctx, "ROLLBACK")
+		fail(fmt.Errorf("sqlite: commit: %w", err))
+		return
+	}
+	var changes []store.Change
+	s.mu.Lock()
+	for i, op := range batch {
+		if errs[i] != nil {
+			continue
+		}
+		for _, id := range op.w.adopted {
+			delete(s.staged, id)
+		}
+	}
+	s.mu.Unlock()
+	for i, op := range batch {
+		if errs[i] == nil {
+			for _, c := range op.w.changes {
+				if c.Kind != 0 { // Kind 0 marks a MODSEQ bookmark, not a change
+					changes = append(changes, c)
+				}
+			}
+			for _, f := range op.w.remove {
+				os.Remove(f)
+			}
+		}
+		op.done <- errs[i]
+	}
+	s.feed.Publish(changes)
+}
+
+func syncDir(dir string) error {
+	d, err := os.Open(dir)
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	return d.Sync()
+}
+
+// stmt returns a prepared statement on the writer connection, cached.
+func (w *wtx) stmt(query string) (*sql.Stmt, error) {
+	if st, ok := w.stmts[query]; ok {
+		return st, nil
+	}
+	st, err := w.conn.PrepareContext(context.Background(), query)
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: prepare %q: %w", firstLine(query), err)
+	}
+	w.stmts[query] = st
+	return st, nil
+}
+
+func (w *wtx) exec(query string, args ...any) (sql.Result, error) {
+	st, err := w.stmt(query)
+	if err != nil {
+		return nil, err
+	}
+	return st.ExecContext(w.ctx, args...)
+}
+
+func (w *wtx) queryRow(query string, args ...any) *sql.Row {
+	st, err := w.stmt(query)
+	if err != nil {
+		// A *sql.Row cannot be built with an error from outside; run the
+		// query unprepared so the error surfaces through Scan.
+		return w.conn.QueryRowContext(w.ctx, query, args...)
+	}
+	return st.QueryRowContext(w.ctx, args...)
+}
+
+func (w *wtx) query(query string, args ...any) (*sql.Rows, error) {
+	st, err := w.stmt(query)
+	if err != nil {
+		return nil, err
+	}
+	return st.QueryContext(w.ctx, args...)
+}
+
+func (w *wtx) change(c store.Change) { w.changes = append(w.changes, c) }
+
+func firstLine(s string) string {
+	s = strings.TrimSpace(s)
+	if i := strings.IndexByte(s, '\n'); i >= 0 {
+		return s[:i]
+	}
+	return s
+}
