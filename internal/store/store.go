@@ -291,3 +291,9 @@ type UIDMapping struct {
 	Dst UID
 	ID  MessageID // the message's id in the destination
 }
+
+// Maintainer is implemented by stores that need periodic housekeeping
+// (compacting pack files, say). The server calls Maintain now and then.
+type Maintainer interface {
+	Maintain(ctx context.Context) error
+}

@@ -42,10 +42,15 @@ type Store struct {
 	staged map[store.BlobID]*stagedBlob
 	closed bool
 
+	packs packWriter // used by the committer goroutine only
+
 	maxBatch int
 }
 
-var _ store.Store = (*Store)(nil)
+var (
+	_ store.Store      = (*Store)(nil)
+	_ store.Maintainer = (*Store)(nil)
+)
 
 // Open opens (creating when needed) the store in opts.Dir and applies the
 // schema migrations it lacks.
@@ -62,7 +67,7 @@ func Open(ctx context.Context, opts Options) (*Store, error) {
 	if opts.ReadConns <= 0 {
 		opts.ReadConns = 8
 	}
-	for _, d := range []string{opts.Dir, filepath.Join(opts.Dir, "blobs"), filepath.Join(opts.Dir, "tmp")} {
+	for _, d := range []string{opts.Dir, filepath.Join(opts.Dir, "blobs"), filepath.Join(opts.Dir, "packs"), filepath.Join(opts.Dir, "tmp")} {
 		if err := os.MkdirAll(d, 0o700); err != nil {
 			return nil, fmt.Errorf("sqlite: %w", err)
 		}
@@ -70,7 +75,7 @@ func Open(ctx context.Context, opts Options) (*Store, error) {
 	path := filepath.Join(opts.Dir, "posthorn.db")
 	// synchronous=FULL: in WAL mode NORMAL may lose the last commits on a
 	// power failure, and we answer 250 only for durable mail.
-	common := "_pragma=busy_timeout(15000)&_pragma=foreign_keys(1)&_pragma=synchronous(FULL)"
+	common := "_pragma=temp_store(MEMORY)&_pragma=busy_timeout(15000)&_pragma=foreign_keys(1)&_pragma=synchronous(FULL)"
 	wdb, err := sql.Open("sqlite", path+"?"+common+"&_pragma=journal_mode(WAL)")
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: %w", err)
@@ -100,6 +105,7 @@ func Open(ctx context.Context, opts Options) (*Store, error) {
 		staged:   make(map[store.BlobID]*stagedBlob),
 		maxBatch: opts.MaxBatch,
 	}
+	s.packs.dir = filepath.Join(opts.Dir, "packs")
 	s.cleanTmp()
 	conn, err := wdb.Conn(ctx)
 	if err != nil {

@@ -51,13 +51,17 @@ CREATE TABLE mailboxes (
 	UNIQUE (account_id, name)
 );
 
--- seq is the rowid of the full-text index entry of the body.
+-- seq is the rowid of the full-text index entry of the body. A small body
+-- lives in a pack file at off; a large one (pack = '') in a file of its own.
 CREATE TABLE blobs (
 	seq  INTEGER PRIMARY KEY AUTOINCREMENT,
 	id   TEXT NOT NULL UNIQUE,
 	size INTEGER NOT NULL,
-	refs INTEGER NOT NULL
+	refs INTEGER NOT NULL,
+	pack TEXT NOT NULL DEFAULT '',
+	off  INTEGER NOT NULL DEFAULT 0
 );
+CREATE INDEX blobs_pack ON blobs(pack) WHERE pack <> '';
 
 CREATE TABLE messages (
 	id             INTEGER PRIMARY KEY AUTOINCREMENT,

@@ -36,3 +36,14 @@ func factory() storetest.Factory {
 func TestConformance(t *testing.T) {
 	storetest.Run(t, factory())
 }
+
+func BenchmarkAppend(b *testing.B) {
+	storetest.BenchAppend(b, func(b *testing.B) store.Store {
+		s, err := Open(context.Background(), Options{Dir: b.TempDir()})
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.Cleanup(func() { s.Close() })
+		return s
+	})
+}

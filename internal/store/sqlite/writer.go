@@ -56,6 +56,7 @@ func (s *Store) write(ctx context.Context, fn func(w *wtx) error) error {
 func (s *Store) commitLoop(conn *sql.Conn) {
 	defer s.wg.Done()
 	defer conn.Close()
+	defer s.packs.close()
 	stmts := make(map[string]*sql.Stmt)
 	for {
 		var first *writeOp
@@ -86,81 +87,83 @@ func (s *Store) commitLoop(conn *sql.Conn) {
 	}
 }
 
-// commitBatch runs a group of writes in one transaction, each in its own
-// savepoint, and commits them with one fsync.
+// commitBatch runs a group of writes in one transaction and commits them
+// with one fsync. Writes run without savepoints (SQLite's statement
+// journals and FTS5's flush at every savepoint cost more than the writes):
+// when one fails, the transaction is rolled back, that write gets its error,
+// and the others run again without it. Write functions are therefore
+// re-runnable: they reset what they report at their start.
 func (s *Store) commitBatch(conn *sql.Conn, stmts map[string]*sql.Stmt, batch []*writeOp) {
-	ctx := context.Background()
-	fail := func(err error) {
-		for _, op := range batch {
-			op.done <- err
+	for len(batch) > 0 {
+		failed, err := s.tryBatch(conn, stmts, batch)
+		if failed < 0 {
+			if err != nil { // the transaction itself failed
+				for _, op := range batch {
+					op.done <- err
+				}
+			}
+			return
 		}
+		batch[failed].done <- err
+		batch = append(batch[:failed:failed], batch[failed+1:]...)
 	}
+}
+
+// tryBatch runs the batch in one transaction. It returns the index of a
+// write that failed (everything rolled back), or -1 with nil after a
+// successful commit (every write answered), or -1 with the error that
+// failed the transaction as a whole (nobody answered).
+func (s *Store) tryBatch(conn *sql.Conn, stmts map[string]*sql.Stmt, batch []*writeOp) (int, error) {
+	ctx := context.Background()
 	if _, err := conn.ExecContext(ctx, "BEGIN IMMEDIATE"); err != nil {
-		fail(fmt.Errorf("sqlite: begin: %w", err))
-		return
+		return -1, fmt.Errorf("sqlite: begin: %w", err)
 	}
-	errs := make([]error, len(batch))
+	rollback := func() { conn.ExecContext(ctx, "ROLLBACK") }
 	dirs := make(map[string]bool)
 	for i, op := range batch {
 		op.w = wtx{s: s, conn: conn, ctx: op.ctx, dirs: dirs, stmts: stmts}
-		if _, err := conn.ExecContext(ctx, "SAVEPOINT op"); err != nil {
-			errs[i] = err
-			continue
-		}
-		err := op.fn(&op.w)
-		if err != nil {
-			errs[i] = err
-			if _, rerr := conn.ExecContext(ctx, "ROLLBACK TO op"); rerr != nil {
-				conn.ExecContext(ctx, "ROLLBACK")
-				fail(fmt.Errorf("sqlite: rollback to savepoint: %w", rerr))
-				return
-			}
-		}
-		if _, err := conn.ExecContext(ctx, "RELEASE op"); err != nil {
-			conn.ExecContext(ctx, "ROLLBACK")
-			fail(fmt.Errorf("sqlite: release savepoint: %w", err))
-			return
+		if err := op.fn(&op.w); err != nil {
+			rollback()
+			return i, err
 		}
 	}
-	// Bodies renamed into blobs/ must have durable directory entries before
-	// any row that names them commits.
+	// Bodies appended to a pack or renamed into blobs/ must be durable, with
+	// their directory entries, before any row that names them commits.
+	if err := s.packs.sync(); err != nil {
+		rollback()
+		return -1, err
+	}
 	for d := range dirs {
 		if err := syncDir(d); err != nil {
-			conn.ExecContext(ctx, "ROLLBACK")
-			fail(fmt.Errorf("sqlite: fsync %s: %w", d, err))
-			return
+			rollback()
+			return -1, fmt.Errorf("sqlite: fsync %s: %w", d, err)
 		}
 	}
 	if _, err := conn.ExecContext(ctx, "COMMIT"); err != nil {
-		conn.ExecContext(ctx, "ROLLBACK")
-		fail(fmt.Errorf("sqlite: commit: %w", err))
-		return
+		rollback()
+		return -1, fmt.Errorf("sqlite: commit: %w", err)
 	}
 	var changes []store.Change
 	s.mu.Lock()
-	for i, op := range batch {
-		if errs[i] != nil {
-			continue
-		}
+	for _, op := range batch {
 		for _, id := range op.w.adopted {
 			delete(s.staged, id)
 		}
 	}
 	s.mu.Unlock()
-	for i, op := range batch {
-		if errs[i] == nil {
-			for _, c := range op.w.changes {
-				if c.Kind != 0 { // Kind 0 marks a MODSEQ bookmark, not a change
-					changes = append(changes, c)
-				}
-			}
-			for _, f := range op.w.remove {
-				os.Remove(f)
+	for _, op := range batch {
+		for _, c := range op.w.changes {
+			if c.Kind != 0 { // Kind 0 marks a MODSEQ bookmark, not a change
+				changes = append(changes, c)
 			}
 		}
-		op.done <- errs[i]
+		for _, f := range op.w.remove {
+			os.Remove(f)
+		}
+		op.done <- nil
 	}
 	s.feed.Publish(changes)
+	return -1, nil
 }
 
 func syncDir(dir string) error {

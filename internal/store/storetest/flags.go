@@ -75,7 +75,7 @@ func testCopy(t *testing.T, f Factory) {
 	fx.appendN(arch, 2, 0) // dst already has UIDs 1, 2
 	src := fx.appendN(fx.inbox, 3, store.FlagSeen)
 	fx.s.UpdateFlags(fx.ctx, store.FlagUpdate{MailboxID: fx.inbox.ID, UIDs: store.UIDSetOf(3), Op: store.FlagsAdd, Keywords: []string{"kw"}})
-	maps, err := fx.s.CopyMessages(fx.ctx, fx.inbox.ID, store.UIDSet{{1, 1}, {3, 10}}, arch.ID)
+	maps, err := fx.s.CopyMessages(fx.ctx, fx.inbox.ID, store.UIDSet{{First: 1, Last: 1}, {First: 3, Last: 10}}, arch.ID)
 	must(t, err, "CopyMessages")
 	if len(maps) != 2 || maps[0].Src != 1 || maps[0].Dst != 3 || maps[1].Src != 3 || maps[1].Dst != 4 {
 		t.Fatalf("COPYUID mapping = %+v", maps)
@@ -137,7 +137,7 @@ func testExpungeOnlyDeleted(t *testing.T, f Factory) {
 	fx := newFixture(t, f)
 	fx.appendN(fx.inbox, 4, 0)
 	fx.s.UpdateFlags(fx.ctx, store.FlagUpdate{MailboxID: fx.inbox.ID, UIDs: store.UIDSetOf(2, 4), Op: store.FlagsAdd, Flags: store.FlagDeleted})
-	gone, ms, err := fx.s.Expunge(fx.ctx, fx.inbox.ID, store.UIDSet{{1, 3}}, true)
+	gone, ms, err := fx.s.Expunge(fx.ctx, fx.inbox.ID, store.UIDSet{{First: 1, Last: 3}}, true)
 	must(t, err, "Expunge")
 	if !slices.Equal(gone, []store.UID{2}) || ms == 0 {
 		t.Fatalf("UID EXPUNGE 1:3 removed %v", gone)

@@ -86,7 +86,7 @@ func testAppendAndRead(t *testing.T, f Factory) {
 	}
 	// Ranges, singles and misses in a UID set.
 	fx.appendN(fx.inbox, 4, 0)
-	got, err := fx.s.Messages(fx.ctx, fx.inbox.ID, store.UIDSet{{2, 3}, {5, 5}, {9, 12}})
+	got, err := fx.s.Messages(fx.ctx, fx.inbox.ID, store.UIDSet{{First: 2, Last: 3}, {First: 5, Last: 5}, {First: 9, Last: 12}})
 	must(t, err, "Messages(set)")
 	var gotUIDs []store.UID
 	for _, m := range got {
