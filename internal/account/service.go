@@ -166,3 +166,7 @@ func validLocal(l string) bool {
 	}
 	return true
 }
+
+// Account is an account as the store keeps it. Protocol packages use this
+// name, since they never import the store.
+type Account = store.Account

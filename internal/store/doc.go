@@ -8,7 +8,7 @@
 //
 // Invariants every implementation keeps (store/storetest proves them):
 //
-//   - Each account has one MODSEQ counter. Every transaction that changes the
+//   - Each account has one MODSEQ counter. Every write that changes the
 //     account's mail data (a message added, flagged, moved or expunged; a
 //     mailbox created, renamed, deleted or subscribed) raises it, and the rows
 //     it touched carry the new value. It serves IMAP CONDSTORE/QRESYNC

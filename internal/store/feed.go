@@ -3,14 +3,17 @@ package store
 import "sync"
 
 // Feed fans committed changes out to subscribers. Backends embed one and call
-// Publish after each commit; Publish never blocks on a slow subscriber: one
-// goroutine delivers batches in order from an unbounded queue.
+// Publish after each commit and before telling the writer it committed;
+// Publish never blocks on a slow subscriber: one goroutine delivers batches
+// in order from an unbounded queue. A batch goes to the subscribers there
+// were when it was published, so a subscriber never sees changes committed
+// before it subscribed.
 type Feed struct {
 	mu      sync.Mutex
 	cond    *sync.Cond
 	subs    map[int]func([]Change)
 	nextID  int
-	pending [][]Change
+	pending []feedBatch
 	closed  bool
 	running bool
 	done    chan struct{}
@@ -42,7 +45,11 @@ func (f *Feed) Publish(changes []Change) {
 	if f.closed {
 		return
 	}
-	f.pending = append(f.pending, changes)
+	subs := make([]func([]Change), 0, len(f.subs))
+	for _, fn := range f.subs {
+		subs = append(subs, fn)
+	}
+	f.pending = append(f.pending, feedBatch{changes, subs})
 	f.cond.Signal()
 }
 
@@ -80,16 +87,17 @@ func (f *Feed) loop() {
 			return
 		}
 		batch := f.pending[0]
-		f.pending[0] = nil
+		f.pending[0] = feedBatch{}
 		f.pending = f.pending[1:]
-		subs := make([]func([]Change), 0, len(f.subs))
-		for _, fn := range f.subs {
-			subs = append(subs, fn)
-		}
 		f.mu.Unlock()
-		for _, fn := range subs {
-			fn(batch)
+		for _, fn := range batch.subs {
+			fn(batch.changes)
 		}
 		f.mu.Lock()
 	}
+}
+
+type feedBatch struct {
+	changes []Change
+	subs    []func([]Change)
 }

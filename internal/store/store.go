@@ -31,9 +31,10 @@ type Store interface {
 	// OpenBlob opens a stored (or finished but not yet appended) blob.
 	OpenBlob(ctx context.Context, id BlobID) (Blob, error)
 
-	// Subscribe calls fn with the changes of every committed transaction,
-	// in commit order, from one goroutine; fn must not block for long.
-	// With a shared PostgreSQL store, changes made by other nodes arrive too.
+	// Subscribe calls fn with the changes of every transaction committed
+	// after Subscribe returns, in commit order, from one goroutine; fn must
+	// not block for long. With a shared PostgreSQL store, changes made by
+	// other nodes arrive too.
 	Subscribe(fn func([]Change)) (cancel func())
 
 	Close() error
@@ -169,8 +170,10 @@ type Claim struct {
 // BlobWriter receives the bytes of a new blob.
 type BlobWriter interface {
 	io.Writer
-	// Finish makes the bytes durable and returns the blob's id and size.
-	// The blob stays unreferenced until an Append that names it commits.
+	// Finish ends the body and returns its id and size. The body is durable
+	// no later than the first Append that names it commits (a backend may
+	// write it at Finish or within that transaction); until then it is
+	// unreferenced.
 	Finish() (BlobID, int64, error)
 	// Abort discards the blob unless an Append that names it has
 	// committed. It is safe to call more than once and after Finish, so

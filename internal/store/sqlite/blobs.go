@@ -231,7 +231,7 @@ func (w *wtx) refBlob(id store.BlobID, n int, text string) (int64, error) {
 	w.s.mu.Lock()
 	st, staged := w.s.staged[id]
 	w.s.mu.Unlock()
-	if !staged {
+	if !staged || w.batchAdopted[id] {
 		var size int64
 		err := w.queryRow(`UPDATE blobs SET refs = refs + ? WHERE id = ? RETURNING size`, n, string(id)).Scan(&size)
 		if errors.Is(err, sql.ErrNoRows) {
@@ -271,6 +271,7 @@ func (w *wtx) refBlob(id store.BlobID, n int, text string) (int64, error) {
 		}
 	}
 	w.adopted = append(w.adopted, id)
+	w.batchAdopted[id] = true
 	return st.size, nil
 }
 

@@ -29,7 +29,10 @@ type wtx struct {
 	remove  []string        // files to delete after commit
 	adopted []store.BlobID  // staged blobs now referenced by the database
 	dirs    map[string]bool // blob directories to fsync before commit
-	stmts   map[string]*sql.Stmt
+	// batchAdopted holds the staged blobs adopted by earlier writes of the
+	// same transaction: a later write naming one only adds references.
+	batchAdopted map[store.BlobID]bool
+	stmts        map[string]*sql.Stmt
 }
 
 // write runs fn in the next group commit and waits until that commit is
@@ -120,8 +123,9 @@ func (s *Store) tryBatch(conn *sql.Conn, stmts map[string]*sql.Stmt, batch []*wr
 	}
 	rollback := func() { conn.ExecContext(ctx, "ROLLBACK") }
 	dirs := make(map[string]bool)
+	adopted := make(map[store.BlobID]bool)
 	for i, op := range batch {
-		op.w = wtx{s: s, conn: conn, ctx: op.ctx, dirs: dirs, stmts: stmts}
+		op.w = wtx{s: s, conn: conn, ctx: op.ctx, dirs: dirs, batchAdopted: adopted, stmts: stmts}
 		if err := op.fn(&op.w); err != nil {
 			rollback()
 			return i, err
@@ -160,9 +164,13 @@ func (s *Store) tryBatch(conn *sql.Conn, stmts map[string]*sql.Stmt, batch []*wr
 		for _, f := range op.w.remove {
 			os.Remove(f)
 		}
+	}
+	// Publish before answering, so a writer that subscribes right after
+	// its write returns cannot receive that write's changes.
+	s.feed.Publish(changes)
+	for _, op := range batch {
 		op.done <- nil
 	}
-	s.feed.Publish(changes)
 	return -1, nil
 }
 

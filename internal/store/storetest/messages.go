@@ -24,6 +24,7 @@ func init() {
 	register("ThreadByReferences", testThreads)
 	register("MessagesByIDOrder", testMessagesByID)
 	register("ReopenKeepsData", testReopen)
+	register("ConcurrentAppendsShareAStagedBlob", testConcurrentSharedBlob)
 }
 
 func testAppendAndRead(t *testing.T, f Factory) {
@@ -423,4 +424,35 @@ func testReopen(t *testing.T, f Factory) {
 	if fx.readBlob(msgs[0].BlobID) != "persist me\r\n" {
 		t.Fatalf("body lost across reopen")
 	}
+}
+
+// testConcurrentSharedBlob: several Appends at once name one staged body
+// (likely in one group commit); all succeed and the body is counted right.
+func testConcurrentSharedBlob(t *testing.T, f Factory) {
+	fx := newFixture(t, f)
+	blob := fx.blob(sampleBody(1))
+	var wg sync.WaitGroup
+	errs := make(chan error, 8)
+	for i := 0; i < 8; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			_, err := fx.s.Append(fx.ctx, store.Batch{Messages: []store.NewMessage{fx.newMessage(fx.inbox, blob, 0, nil)}})
+			errs <- err
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		must(t, err, "concurrent Append of one staged blob")
+	}
+	_, _, err := fx.s.Expunge(fx.ctx, fx.inbox.ID, store.UIDSet{{First: 1, Last: 7}}, false)
+	must(t, err, "Expunge 1:7")
+	if fx.readBlob(blob) != sampleBody(1) {
+		t.Fatal("body gone while a message still names it")
+	}
+	_, _, err = fx.s.Expunge(fx.ctx, fx.inbox.ID, store.AllUIDs, false)
+	must(t, err, "Expunge the last")
+	_, err = fx.s.OpenBlob(fx.ctx, blob)
+	wantErr(t, err, store.ErrNotFound, "body after its last message went")
 }

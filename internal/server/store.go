@@ -1,0 +1,28 @@
+package server
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"path/filepath"
+
+	"posthorn/internal/config"
+	"posthorn/internal/store"
+	"posthorn/internal/store/postgres"
+	"posthorn/internal/store/sqlite"
+)
+
+// openStore opens the backend the configuration names.
+func openStore(ctx context.Context, cfg config.Config, log *slog.Logger) (store.Store, error) {
+	switch cfg.Store.Driver {
+	case "sqlite":
+		dir, err := filepath.Abs(cfg.DataDir)
+		if err != nil {
+			return nil, err
+		}
+		return sqlite.Open(ctx, sqlite.Options{Dir: dir, Logger: log})
+	case "postgres":
+		return postgres.Open(ctx, postgres.Options{DSN: cfg.Store.DSN, Schema: cfg.Store.Schema, Logger: log})
+	}
+	return nil, fmt.Errorf("unknown store driver %q", cfg.Store.Driver)
+}
