@@ -1,10 +1,6 @@
 package mailbox
 
-import (
-	"sync"
-
-	"posthorn/internal/store"
-)
+import "sync"
 
 // Maildrops is the table of POP3 maildrop locks of this process. RFC 1939
 // §4: once a client is authenticated, the server "acquires an
@@ -25,19 +21,19 @@ import (
 // The zero value is ready to use; a Maildrops must not be copied.
 type Maildrops struct {
 	mu   sync.Mutex
-	held map[store.AccountID]struct{}
+	held map[AccountID]struct{}
 }
 
 // Lock takes the maildrop of an account. ok is false when another session
 // holds it; otherwise unlock releases it (calling it again does nothing).
-func (m *Maildrops) Lock(acct store.AccountID) (unlock func(), ok bool) {
+func (m *Maildrops) Lock(acct AccountID) (unlock func(), ok bool) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if _, busy := m.held[acct]; busy {
 		return func() {}, false
 	}
 	if m.held == nil {
-		m.held = make(map[store.AccountID]struct{})
+		m.held = make(map[AccountID]struct{})
 	}
 	m.held[acct] = struct{}{}
 	var once sync.Once
@@ -51,7 +47,7 @@ func (m *Maildrops) Lock(acct store.AccountID) (unlock func(), ok bool) {
 }
 
 // Locked reports whether an account's maildrop is held.
-func (m *Maildrops) Locked(acct store.AccountID) bool {
+func (m *Maildrops) Locked(acct AccountID) bool {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	_, busy := m.held[acct]

@@ -3,8 +3,6 @@ package mailbox
 import (
 	"sync"
 	"testing"
-
-	"posthorn/internal/store"
 )
 
 func TestMaildropsExclusive(t *testing.T) {
@@ -52,7 +50,7 @@ func TestMaildropsConcurrent(t *testing.T) {
 		go func() {
 			defer wg.Done()
 			for range 200 {
-				unlock, ok := m.Lock(store.AccountID(7))
+				unlock, ok := m.Lock(AccountID(7))
 				if !ok {
 					continue
 				}

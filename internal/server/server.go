@@ -124,6 +124,9 @@ func (s *Server) build() error {
 	})
 	s.Delivery.SetQueue(s.Queue)
 	s.Mailboxes = mailbox.New(mailbox.Options{Store: s.Store, Logger: s.log, MaxMessageSize: cfg.Limits.MaxMessageSize})
+	if err := s.buildPOP3(); err != nil {
+		return err
+	}
 	smtpOpts := func(role smtpd.Role, tlsConf *tls.Config) smtpd.Options {
 		return smtpd.Options{
 			Role: role, Hostname: cfg.Hostname, Delivery: s.Delivery, Accounts: s.Accounts, TLS: tlsConf,
