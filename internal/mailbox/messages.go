@@ -49,7 +49,10 @@ func (s *Service) prepare(ctx context.Context, mb store.Mailbox, m NewMessage) (
 		return store.NewMessage{}, func() {}, err
 	}
 	var buf bytes.Buffer
-	n, err := io.Copy(io.MultiWriter(w, &buf), io.LimitReader(m.Body, s.maxSize+1))
+	// Messages are stored with CRLF line ends (RFC 5322 §2.3), whatever a
+	// client appended, so sizes reported later (RFC822.SIZE, POP3 LIST)
+	// are those of the bytes served.
+	n, err := io.Copy(io.MultiWriter(w, &buf), io.LimitReader(message.NewCRLFReader(m.Body), s.maxSize+1))
 	if err != nil {
 		return store.NewMessage{}, w.Abort, err
 	}

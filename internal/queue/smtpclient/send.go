@@ -183,7 +183,7 @@ func (c *Client) prepare(open Opener) (Opener, bodyInfo, bool, error) {
 		return struct {
 			io.Reader
 			io.Closer
-		}{newCRLFReader(r), r}, nil
+		}{message.NewCRLFReader(r), r}, nil
 	}
 	r, err := normalized()
 	if err != nil {
