@@ -33,6 +33,7 @@ func (s *Service) AddDomain(ctx context.Context, name string) (string, error) {
 	if !strings.Contains(d, ".") && d != "localhost" {
 		return "", fmt.Errorf("domain %q has no dot: %w", name, ErrInvalidAddress)
 	}
+	defer s.forgetDomains()
 	return d, mapStore(s.st.CreateDomain(ctx, d))
 }
 
@@ -42,6 +43,7 @@ func (s *Service) DeleteDomain(ctx context.Context, name string) error {
 	if err != nil {
 		return err
 	}
+	defer s.forgetDomains()
 	return mapStore(s.st.DeleteDomain(ctx, d))
 }
 

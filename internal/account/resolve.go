@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 
 	"golang.org/x/net/idna"
 
@@ -25,22 +26,48 @@ func NormalizeDomain(d string) (string, error) {
 	return strings.ToLower(a), nil
 }
 
-// IsLocalDomain reports whether mail for domain is delivered here.
+// IsLocalDomain reports whether mail for domain is delivered here. The
+// domain list is cached for domainTTL: every RCPT asks, and the list
+// changes rarely (this process's AddDomain/DeleteDomain drop the cache at
+// once; another process's change is seen within domainTTL).
 func (s *Service) IsLocalDomain(ctx context.Context, domain string) (bool, error) {
 	d, err := NormalizeDomain(domain)
 	if err != nil {
 		return false, nil
 	}
-	ds, err := s.st.Domains(ctx)
+	set, err := s.domainSet(ctx)
 	if err != nil {
 		return false, err
 	}
-	for _, x := range ds {
-		if x.Name == d {
-			return true, nil
-		}
+	return set[d], nil
+}
+
+// domainTTL is how long the domain list is cached.
+const domainTTL = 2 * time.Second
+
+func (s *Service) domainSet(ctx context.Context) (map[string]bool, error) {
+	s.domMu.Lock()
+	defer s.domMu.Unlock()
+	if s.domains != nil && s.now().Sub(s.domainsAt) < domainTTL {
+		return s.domains, nil
 	}
-	return false, nil
+	ds, err := s.st.Domains(ctx)
+	if err != nil {
+		return nil, err
+	}
+	set := make(map[string]bool, len(ds))
+	for _, x := range ds {
+		set[x.Name] = true
+	}
+	s.domains, s.domainsAt = set, s.now()
+	return set, nil
+}
+
+// forgetDomains drops the cached domain list.
+func (s *Service) forgetDomains() {
+	s.domMu.Lock()
+	s.domains = nil
+	s.domMu.Unlock()
 }
 
 // Recipient is where an address leads: a local account, or a remote

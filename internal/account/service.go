@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net/netip"
 	"strings"
+	"sync"
 	"time"
 
 	"posthorn/internal/store"
@@ -62,6 +63,10 @@ type Service struct {
 	byIP     *limiter
 	byAcct   *limiter
 	dummyPHC string
+
+	domMu     sync.Mutex
+	domains   map[string]bool // cached local domains (IsLocalDomain)
+	domainsAt time.Time
 }
 
 // New makes a Service.

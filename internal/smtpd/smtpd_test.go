@@ -7,7 +7,6 @@ import (
 	"crypto/tls"
 	"encoding/base64"
 	"encoding/json"
-	"fmt"
 	"io"
 	"log/slog"
 	"net"
@@ -277,18 +276,6 @@ func transact(c *smtp.Client, from string, to []string, body string) error {
 		return err
 	}
 	return c.Quit()
-}
-
-// codeOf returns the reply code and enhanced code of a go-smtp client
-// error as "550 5.1.1", or the error text.
-func codeOf(err error) string {
-	if se, ok := err.(*smtp.SMTPError); ok {
-		return fmt.Sprintf("%d %d.%d.%d", se.Code, se.EnhancedCode[0], se.EnhancedCode[1], se.EnhancedCode[2])
-	}
-	if err == nil {
-		return "ok"
-	}
-	return err.Error()
 }
 
 // rawConn speaks SMTP by hand, for exact bytes on the wire.

@@ -186,7 +186,7 @@ func (s *Store) OpenBlob(ctx context.Context, id store.BlobID) (store.Blob, erro
 	for try := 0; ; try++ {
 		var pack string
 		var off, size int64
-		err := s.read.QueryRowContext(ctx, `SELECT pack, off, size FROM blobs WHERE id = ?`, string(id)).Scan(&pack, &off, &size)
+		err := s.queryRow(ctx, `SELECT pack, off, size FROM blobs WHERE id = ?`, string(id)).Scan(&pack, &off, &size)
 		if errors.Is(err, sql.ErrNoRows) {
 			return nil, fmt.Errorf("blob %q: %w", id, store.ErrNotFound)
 		}

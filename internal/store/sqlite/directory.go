@@ -58,7 +58,7 @@ func (s *Store) CreateDomain(ctx context.Context, name string) error {
 
 // Domains implements store.DirectoryStore.
 func (s *Store) Domains(ctx context.Context) ([]store.Domain, error) {
-	rows, err := s.read.QueryContext(ctx, `SELECT name, created_at FROM domains ORDER BY name`)
+	rows, err := s.query(ctx, `SELECT name, created_at FROM domains ORDER BY name`)
 	if err != nil {
 		return nil, err
 	}
@@ -154,7 +154,7 @@ func scanAccount(sc interface{ Scan(...any) error }) (store.Account, error) {
 
 // Account implements store.DirectoryStore.
 func (s *Store) Account(ctx context.Context, id store.AccountID) (store.Account, error) {
-	a, err := scanAccount(s.read.QueryRowContext(ctx, `SELECT `+accountCols+` FROM accounts WHERE id = ?`, id))
+	a, err := scanAccount(s.queryRow(ctx, `SELECT `+accountCols+` FROM accounts WHERE id = ?`, id))
 	if errors.Is(err, sql.ErrNoRows) {
 		return a, notFound("account", id)
 	}
@@ -163,7 +163,7 @@ func (s *Store) Account(ctx context.Context, id store.AccountID) (store.Account,
 
 // AccountByAddress implements store.DirectoryStore.
 func (s *Store) AccountByAddress(ctx context.Context, address string) (store.Account, error) {
-	a, err := scanAccount(s.read.QueryRowContext(ctx, `SELECT `+accountCols+` FROM accounts WHERE address = ?`, address))
+	a, err := scanAccount(s.queryRow(ctx, `SELECT `+accountCols+` FROM accounts WHERE address = ?`, address))
 	if errors.Is(err, sql.ErrNoRows) {
 		return a, notFound("account", address)
 	}
@@ -172,7 +172,7 @@ func (s *Store) AccountByAddress(ctx context.Context, address string) (store.Acc
 
 // Accounts implements store.DirectoryStore.
 func (s *Store) Accounts(ctx context.Context, domain string) ([]store.Account, error) {
-	rows, err := s.read.QueryContext(ctx, `SELECT `+accountCols+` FROM accounts WHERE ? = '' OR domain = ? ORDER BY address`, domain, domain)
+	rows, err := s.query(ctx, `SELECT `+accountCols+` FROM accounts WHERE ? = '' OR domain = ? ORDER BY address`, domain, domain)
 	if err != nil {
 		return nil, err
 	}
@@ -283,7 +283,7 @@ func (s *Store) SetAlias(ctx context.Context, a store.Alias) error {
 // Alias implements store.DirectoryStore.
 func (s *Store) Alias(ctx context.Context, address string) (store.Alias, error) {
 	var targets string
-	err := s.read.QueryRowContext(ctx, `SELECT targets FROM aliases WHERE address = ?`, address).Scan(&targets)
+	err := s.queryRow(ctx, `SELECT targets FROM aliases WHERE address = ?`, address).Scan(&targets)
 	if errors.Is(err, sql.ErrNoRows) {
 		return store.Alias{}, notFound("alias", address)
 	}
@@ -292,7 +292,7 @@ func (s *Store) Alias(ctx context.Context, address string) (store.Alias, error) 
 
 // Aliases implements store.DirectoryStore.
 func (s *Store) Aliases(ctx context.Context, domain string) ([]store.Alias, error) {
-	rows, err := s.read.QueryContext(ctx, `SELECT address, targets FROM aliases WHERE ? = '' OR domain = ? ORDER BY address`, domain, domain)
+	rows, err := s.query(ctx, `SELECT address, targets FROM aliases WHERE ? = '' OR domain = ? ORDER BY address`, domain, domain)
 	if err != nil {
 		return nil, err
 	}

@@ -106,12 +106,6 @@ func (s *Store) UpdateFlags(ctx context.Context, u store.FlagUpdate) (store.Flag
 	return res, err
 }
 
-func (w *wtx) accountModSeq(account store.AccountID) (store.ModSeq, error) {
-	var m store.ModSeq
-	err := w.queryRow(`SELECT modseq FROM accounts WHERE id = ?`, account).Scan(&m)
-	return m, err
-}
-
 // sameAccount checks that two mailboxes exist and belong to one account.
 func (w *wtx) sameAccount(src, dst store.MailboxID) (store.AccountID, error) {
 	a1, _, err := w.mailboxAccount(src)

@@ -12,25 +12,49 @@ import (
 )
 
 // modseq raises the account's MODSEQ once per write and returns the new
-// value; later calls in the same write return the same value.
+// value; later calls in the same write return the same value. Within a
+// group commit the counter is kept in memory and written once before
+// COMMIT (flushModSeqs): one UPDATE per account per group instead of one
+// per write.
 func (w *wtx) modseq(account store.AccountID) (store.ModSeq, error) {
 	for _, c := range w.changes {
 		if c.AccountID == account && c.ModSeq != 0 {
 			return c.ModSeq, nil
 		}
 	}
-	var m store.ModSeq
-	err := w.queryRow(`UPDATE accounts SET modseq = modseq + 1 WHERE id = ? RETURNING modseq`, account).Scan(&m)
-	if errors.Is(err, sql.ErrNoRows) {
-		return 0, notFound("account", account)
-	}
+	cur, err := w.accountModSeq(account)
 	if err != nil {
 		return 0, err
 	}
+	m := cur + 1
+	w.batchModSeq[account] = m
 	// Record a bookmark so the next call finds the value; Kind 0 entries
 	// are dropped before publishing.
 	w.changes = append(w.changes, store.Change{AccountID: account, ModSeq: m})
 	return m, nil
+}
+
+// accountModSeq returns the account's MODSEQ as this group commit sees it.
+func (w *wtx) accountModSeq(account store.AccountID) (store.ModSeq, error) {
+	if m, ok := w.batchModSeq[account]; ok {
+		return m, nil
+	}
+	var m store.ModSeq
+	err := w.queryRow(`SELECT modseq FROM accounts WHERE id = ?`, account).Scan(&m)
+	if errors.Is(err, sql.ErrNoRows) {
+		return 0, notFound("account", account)
+	}
+	return m, err
+}
+
+// flushModSeqs writes the group's MODSEQ counters back.
+func (w *wtx) flushModSeqs() error {
+	for a, m := range w.batchModSeq {
+		if _, err := w.exec(`UPDATE accounts SET modseq = ? WHERE id = ?`, m, a); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 func (w *wtx) createMailbox(account store.AccountID, m store.NewMailbox) (store.Mailbox, error) {
@@ -88,7 +112,7 @@ func scanMailbox(sc interface{ Scan(...any) error }) (store.Mailbox, error) {
 
 // Mailboxes implements store.MailboxStore.
 func (s *Store) Mailboxes(ctx context.Context, account store.AccountID) ([]store.Mailbox, error) {
-	rows, err := s.read.QueryContext(ctx, `SELECT `+mailboxCols+` FROM mailboxes WHERE account_id = ? ORDER BY name`, account)
+	rows, err := s.query(ctx, `SELECT `+mailboxCols+` FROM mailboxes WHERE account_id = ? ORDER BY name`, account)
 	if err != nil {
 		return nil, err
 	}
@@ -106,7 +130,7 @@ func (s *Store) Mailboxes(ctx context.Context, account store.AccountID) ([]store
 
 // Mailbox implements store.MailboxStore.
 func (s *Store) Mailbox(ctx context.Context, id store.MailboxID) (store.Mailbox, error) {
-	m, err := scanMailbox(s.read.QueryRowContext(ctx, `SELECT `+mailboxCols+` FROM mailboxes WHERE id = ?`, id))
+	m, err := scanMailbox(s.queryRow(ctx, `SELECT `+mailboxCols+` FROM mailboxes WHERE id = ?`, id))
 	if errors.Is(err, sql.ErrNoRows) {
 		return m, notFound("mailbox", id)
 	}
@@ -116,7 +140,7 @@ func (s *Store) Mailbox(ctx context.Context, id store.MailboxID) (store.Mailbox,
 // MailboxByName implements store.MailboxStore.
 func (s *Store) MailboxByName(ctx context.Context, account store.AccountID, name string) (store.Mailbox, error) {
 	name = store.CanonicalMailboxName(name)
-	m, err := scanMailbox(s.read.QueryRowContext(ctx, `SELECT `+mailboxCols+` FROM mailboxes WHERE account_id = ? AND name = ?`, account, name))
+	m, err := scanMailbox(s.queryRow(ctx, `SELECT `+mailboxCols+` FROM mailboxes WHERE account_id = ? AND name = ?`, account, name))
 	if errors.Is(err, sql.ErrNoRows) {
 		return m, notFound("mailbox", name)
 	}

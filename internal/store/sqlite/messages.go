@@ -243,7 +243,7 @@ func collectMessages(rows *sql.Rows, err error) ([]store.Message, error) {
 // Messages implements store.MessageStore.
 func (s *Store) Messages(ctx context.Context, id store.MailboxID, uids store.UIDSet) ([]store.Message, error) {
 	clause, args := uidClause(uids)
-	return collectMessages(s.read.QueryContext(ctx, `SELECT `+messageCols+` FROM messages WHERE mailbox_id = ? AND `+clause+` ORDER BY uid`,
+	return collectMessages(s.query(ctx, `SELECT `+messageCols+` FROM messages WHERE mailbox_id = ? AND `+clause+` ORDER BY uid`,
 		append([]any{id}, args...)...))
 }
 
@@ -260,7 +260,7 @@ func (s *Store) MessagesByID(ctx context.Context, account store.AccountID, ids [
 		for _, id := range chunk {
 			args = append(args, id)
 		}
-		ms, err := collectMessages(s.read.QueryContext(ctx, `SELECT `+messageCols+` FROM messages WHERE account_id = ? AND id IN (?`+
+		ms, err := collectMessages(s.query(ctx, `SELECT `+messageCols+` FROM messages WHERE account_id = ? AND id IN (?`+
 			strings.Repeat(",?", len(chunk)-1)+`)`, args...))
 		if err != nil {
 			return nil, err

@@ -44,6 +44,9 @@ type Store struct {
 
 	packs packWriter // used by the committer goroutine only
 
+	stmtMu sync.Mutex
+	stmts  map[string]*sql.Stmt // prepared statements of the reader pool
+
 	maxBatch int
 }
 
@@ -103,6 +106,7 @@ func Open(ctx context.Context, opts Options) (*Store, error) {
 		writes:   make(chan *writeOp, 1024),
 		stop:     make(chan struct{}),
 		staged:   make(map[store.BlobID]*stagedBlob),
+		stmts:    make(map[string]*sql.Stmt),
 		maxBatch: opts.MaxBatch,
 	}
 	s.packs.dir = filepath.Join(opts.Dir, "packs")
@@ -161,3 +165,55 @@ func (s *Store) Close() error {
 
 // Dir returns the data directory.
 func (s *Store) Dir() string { return s.dir }
+
+// readStmt returns a prepared statement of the reader pool, cached:
+// preparing costs more than running most of our queries. database/sql
+// prepares it again on each pool connection as needed.
+func (s *Store) readStmt(ctx context.Context, query string) (*sql.Stmt, error) {
+	s.stmtMu.Lock()
+	defer s.stmtMu.Unlock()
+	if st, ok := s.stmts[query]; ok {
+		return st, nil
+	}
+	st, err := s.read.PrepareContext(ctx, query)
+	if err != nil {
+		return nil, err
+	}
+	s.stmts[query] = st
+	return st, nil
+}
+
+// maxReadStmts bounds the statement cache: queries built for a UID set or
+// an id list differ by shape, and those beyond the bound run unprepared.
+const maxReadStmts = 256
+
+func (s *Store) cached(query string) bool {
+	s.stmtMu.Lock()
+	defer s.stmtMu.Unlock()
+	_, ok := s.stmts[query]
+	return ok || len(s.stmts) < maxReadStmts
+}
+
+// query runs a read with a cached statement.
+func (s *Store) query(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
+	if !s.cached(query) {
+		return s.read.QueryContext(ctx, query, args...)
+	}
+	st, err := s.readStmt(ctx, query)
+	if err != nil {
+		return nil, err
+	}
+	return st.QueryContext(ctx, args...)
+}
+
+// queryRow runs a one-row read with a cached statement.
+func (s *Store) queryRow(ctx context.Context, query string, args ...any) *sql.Row {
+	if !s.cached(query) {
+		return s.read.QueryRowContext(ctx, query, args...)
+	}
+	st, err := s.readStmt(ctx, query)
+	if err != nil {
+		return s.read.QueryRowContext(ctx, query, args...) // surfaces err through Scan
+	}
+	return st.QueryRowContext(ctx, args...)
+}

@@ -91,7 +91,7 @@ func (s *Store) Maintain(ctx context.Context) error {
 		name string
 		live int64
 	}
-	rows, err := s.read.QueryContext(ctx, `SELECT pack, sum(size) FROM blobs WHERE pack <> '' GROUP BY pack`)
+	rows, err := s.query(ctx, `SELECT pack, sum(size) FROM blobs WHERE pack <> '' GROUP BY pack`)
 	if err != nil {
 		return err
 	}

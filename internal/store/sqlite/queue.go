@@ -156,7 +156,7 @@ func (s *Store) DeleteQueueEntry(ctx context.Context, owner string, id store.Que
 
 // QueueEntry implements store.QueueStore.
 func (s *Store) QueueEntry(ctx context.Context, id store.QueueID) (store.QueueEntry, error) {
-	q, err := scanQueue(s.read.QueryRowContext(ctx, `SELECT `+queueCols+` FROM queue WHERE id = ?`, id))
+	q, err := scanQueue(s.queryRow(ctx, `SELECT `+queueCols+` FROM queue WHERE id = ?`, id))
 	if errors.Is(err, sql.ErrNoRows) {
 		return q, notFound("queue entry", id)
 	}
@@ -165,7 +165,7 @@ func (s *Store) QueueEntry(ctx context.Context, id store.QueueID) (store.QueueEn
 
 // QueueEntries implements store.QueueStore.
 func (s *Store) QueueEntries(ctx context.Context) ([]store.QueueEntry, error) {
-	rows, err := s.read.QueryContext(ctx, `SELECT `+queueCols+` FROM queue ORDER BY next_attempt, id`)
+	rows, err := s.query(ctx, `SELECT `+queueCols+` FROM queue ORDER BY next_attempt, id`)
 	if err != nil {
 		return nil, err
 	}
@@ -184,7 +184,7 @@ func (s *Store) QueueEntries(ctx context.Context) ([]store.QueueEntry, error) {
 // NextQueueAttempt implements store.QueueStore.
 func (s *Store) NextQueueAttempt(ctx context.Context) (time.Time, bool, error) {
 	var at sql.NullInt64
-	err := s.read.QueryRowContext(ctx, `SELECT min(max(next_attempt, lease_until)) FROM queue`).Scan(&at)
+	err := s.queryRow(ctx, `SELECT min(max(next_attempt, lease_until)) FROM queue`).Scan(&at)
 	if err != nil || !at.Valid {
 		return time.Time{}, false, err
 	}

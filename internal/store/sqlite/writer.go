@@ -32,7 +32,9 @@ type wtx struct {
 	// batchAdopted holds the staged blobs adopted by earlier writes of the
 	// same transaction: a later write naming one only adds references.
 	batchAdopted map[store.BlobID]bool
-	stmts        map[string]*sql.Stmt
+	// batchModSeq holds each account's MODSEQ as raised by this group.
+	batchModSeq map[store.AccountID]store.ModSeq
+	stmts       map[string]*sql.Stmt
 }
 
 // write runs fn in the next group commit and waits until that commit is
@@ -124,11 +126,18 @@ func (s *Store) tryBatch(conn *sql.Conn, stmts map[string]*sql.Stmt, batch []*wr
 	rollback := func() { conn.ExecContext(ctx, "ROLLBACK") }
 	dirs := make(map[string]bool)
 	adopted := make(map[store.BlobID]bool)
+	modseqs := make(map[store.AccountID]store.ModSeq)
 	for i, op := range batch {
-		op.w = wtx{s: s, conn: conn, ctx: op.ctx, dirs: dirs, batchAdopted: adopted, stmts: stmts}
+		op.w = wtx{s: s, conn: conn, ctx: op.ctx, dirs: dirs, batchAdopted: adopted, batchModSeq: modseqs, stmts: stmts}
 		if err := op.fn(&op.w); err != nil {
 			rollback()
 			return i, err
+		}
+	}
+	if len(batch) > 0 {
+		if err := batch[0].w.flushModSeqs(); err != nil {
+			rollback()
+			return -1, err
 		}
 	}
 	// Bodies appended to a pack or renamed into blobs/ must be durable, with
