@@ -144,14 +144,17 @@ func (s *Store) CopyMessages(ctx context.Context, src store.MailboxID, uids stor
 			if err := w.queryRow(`UPDATE mailboxes SET uidnext = uidnext + 1 WHERE id = ? RETURNING uidnext - 1`, dst).Scan(&uid); err != nil {
 				return err
 			}
-			var id int64
-			err := w.queryRow(`INSERT INTO messages (account_id, mailbox_id, uid, modseq, created_modseq, flags, keywords, internal_date, size, blob_id, prefix,
+			id, err := w.nextMessageID()
+			if err != nil {
+				return err
+			}
+			_, err = w.exec(`INSERT INTO messages (id, account_id, mailbox_id, uid, modseq, created_modseq, flags, keywords, internal_date, size, blob_id, prefix,
 				thread_id, sent_date, subject, base_subject, from_addr, to_addr, cc_addr, bcc_addr, sort_from, sort_to, sort_cc,
 				message_id, in_reply_to, refs, has_attachment, preview, meta)
-				SELECT account_id, ?, ?, ?, ?, flags, keywords, internal_date, size, blob_id, prefix,
+				SELECT ?, account_id, ?, ?, ?, ?, flags, keywords, internal_date, size, blob_id, prefix,
 				thread_id, sent_date, subject, base_subject, from_addr, to_addr, cc_addr, bcc_addr, sort_from, sort_to, sort_cc,
-				message_id, in_reply_to, refs, has_attachment, preview, meta FROM messages WHERE id = ? RETURNING id`,
-				dst, uid, ms, ms, m.ID).Scan(&id)
+				message_id, in_reply_to, refs, has_attachment, preview, meta FROM messages WHERE id = ?`,
+				id, dst, uid, ms, ms, m.ID)
 			if err != nil {
 				return err
 			}

@@ -118,25 +118,44 @@ func (w *wtx) appendMessage(m store.NewMessage, blobSize int64) (store.Appended,
 		return a, err
 	}
 	ix := m.Index
-	var id int64
-	err = w.queryRow(`INSERT INTO messages (account_id, mailbox_id, uid, modseq, created_modseq, flags, keywords, internal_date, size, blob_id, prefix,
-		thread_id, sent_date, subject, base_subject, from_addr, to_addr, cc_addr, bcc_addr, sort_from, sort_to, sort_cc,
-		message_id, in_reply_to, refs, has_attachment, preview, meta)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
-		m.AccountID, m.MailboxID, uid, ms, ms, m.Flags, store.JoinKeywords(store.NormalizeKeywords(m.Keywords)), nanos(m.InternalDate), size, string(m.BlobID), m.Prefix,
-		thread, nanos(ix.Date), ix.Subject, ix.BaseSubject, ix.From, ix.To, ix.Cc, ix.Bcc, ix.SortFrom, ix.SortTo, ix.SortCc,
-		ix.MessageID, ix.InReplyTo, strings.Join(ix.References, " "), ix.HasAttachment, ix.Preview, m.Meta).Scan(&id)
+	// The id is drawn first, so a message that starts a thread can name
+	// itself as the thread in the same INSERT.
+	id, err := w.nextMessageID()
 	if err != nil {
 		return a, err
 	}
 	if thread == 0 {
 		thread = id
-		if _, err := w.exec(`UPDATE messages SET thread_id = ? WHERE id = ?`, id, id); err != nil {
-			return a, err
-		}
+	}
+	_, err = w.exec(`INSERT INTO messages (id, account_id, mailbox_id, uid, modseq, created_modseq, flags, keywords, internal_date, size, blob_id, prefix,
+		thread_id, sent_date, subject, base_subject, from_addr, to_addr, cc_addr, bcc_addr, sort_from, sort_to, sort_cc,
+		message_id, in_reply_to, refs, has_attachment, preview, meta)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		id, m.AccountID, m.MailboxID, uid, ms, ms, m.Flags, store.JoinKeywords(store.NormalizeKeywords(m.Keywords)), nanos(m.InternalDate), size, string(m.BlobID), m.Prefix,
+		thread, nanos(ix.Date), ix.Subject, ix.BaseSubject, ix.From, ix.To, ix.Cc, ix.Bcc, ix.SortFrom, ix.SortTo, ix.SortCc,
+		ix.MessageID, ix.InReplyTo, strings.Join(ix.References, " "), ix.HasAttachment, ix.Preview, m.Meta)
+	if err != nil {
+		return a, err
 	}
 	w.change(store.Change{AccountID: m.AccountID, MailboxID: m.MailboxID, Kind: store.ChangeMessageAdded, ModSeq: ms})
 	return store.Appended{ID: store.MessageID(id), MailboxID: m.MailboxID, UIDValidity: uv, UID: uid, ModSeq: ms, ThreadID: thread}, nil
+}
+
+// nextMessageID draws the next message id. The writer holds the database's
+// write lock for the whole group commit, so the counter read once from
+// sqlite_sequence (AUTOINCREMENT's record, which an explicit id larger than
+// it also advances) can be kept in memory for the group.
+func (w *wtx) nextMessageID() (int64, error) {
+	if *w.lastMessageID == 0 {
+		var seq sql.NullInt64
+		err := w.queryRow(`SELECT max((SELECT coalesce(max(seq), 0) FROM sqlite_sequence WHERE name = 'messages'), (SELECT coalesce(max(id), 0) FROM messages))`).Scan(&seq)
+		if err != nil {
+			return 0, err
+		}
+		*w.lastMessageID = seq.Int64
+	}
+	*w.lastMessageID++
+	return *w.lastMessageID, nil
 }
 
 // uidClause renders a UID set as SQL over the column uid, with its args.

@@ -34,7 +34,9 @@ type wtx struct {
 	batchAdopted map[store.BlobID]bool
 	// batchModSeq holds each account's MODSEQ as raised by this group.
 	batchModSeq map[store.AccountID]store.ModSeq
-	stmts       map[string]*sql.Stmt
+	// lastMessageID is the group's message id counter (0: not read yet).
+	lastMessageID *int64
+	stmts         map[string]*sql.Stmt
 }
 
 // write runs fn in the next group commit and waits until that commit is
@@ -127,8 +129,9 @@ func (s *Store) tryBatch(conn *sql.Conn, stmts map[string]*sql.Stmt, batch []*wr
 	dirs := make(map[string]bool)
 	adopted := make(map[store.BlobID]bool)
 	modseqs := make(map[store.AccountID]store.ModSeq)
+	var lastID int64
 	for i, op := range batch {
-		op.w = wtx{s: s, conn: conn, ctx: op.ctx, dirs: dirs, batchAdopted: adopted, batchModSeq: modseqs, stmts: stmts}
+		op.w = wtx{s: s, conn: conn, ctx: op.ctx, dirs: dirs, batchAdopted: adopted, batchModSeq: modseqs, lastMessageID: &lastID, stmts: stmts}
 		if err := op.fn(&op.w); err != nil {
 			rollback()
 			return i, err
