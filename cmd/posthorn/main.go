@@ -41,6 +41,8 @@ func init() {
 		{"user", "user add|passwd|list|del [ADDRESS]      manage accounts (password from stdin or a prompt)", cmdUser},
 		{"alias", "alias add ADDRESS TARGET...|list|del ADDRESS  manage aliases (@domain is a catch-all)", cmdAlias},
 		{"queue", "queue list|show ID|retry [ID]|delete ID|bounce ID  inspect and steer the outbound queue", cmdQueue},
+		{"dns", "dns [check [--resolver ADDR]] DOMAIN    records to publish (MX, SPF, DKIM, DMARC, MTA-STS, TLS-RPT, SRV); check compares with DNS", cmdDNS},
+		{"dkim", "dkim list|rotate [--now]|activate DOMAIN | remove DOMAIN SELECTOR  manage a domain's DKIM keys", cmdDKIM},
 	}
 }
 

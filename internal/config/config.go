@@ -33,6 +33,10 @@ type Config struct {
 	Limits Limits `toml:"limits"`
 	Queue  Queue  `toml:"queue"`
 	Log    Log    `toml:"log"`
+	// MX configures the checks of incoming mail (SPF, DKIM, DMARC).
+	MX MX `toml:"mx"`
+	// MTASTS configures the MTA-STS policy served for local domains.
+	MTASTS MTASTS `toml:"mta_sts"`
 
 	// Dev marks the built-in development instance (no file given): it
 	// creates the demo domain and account on first start.
@@ -66,6 +70,26 @@ type TLS struct {
 	KeyFile    string `toml:"key_file"`
 	SelfSigned bool   `toml:"self_signed"` // make (once) and use a self-signed certificate in the data dir
 	ACMEEmail  string `toml:"acme_email"`  // obtain certificates by ACME for hostname
+	// ACMEDirectory is the ACME CA's directory URL (RFC 8555 §7.1.1).
+	ACMEDirectory string `toml:"acme_directory"`
+}
+
+// MX configures the authentication checks of mail arriving on the MX.
+type MX struct {
+	// Checks runs SPF, DKIM and DMARC and adds Authentication-Results.
+	Checks bool `toml:"checks"`
+	// SPFEnforce rejects MAIL FROM when SPF fails (550 5.7.23).
+	SPFEnforce bool `toml:"spf_enforce"`
+	// DMARCEnforce rejects mail failing DMARC under p=reject (550 5.7.1);
+	// without it such mail goes to Junk.
+	DMARCEnforce bool `toml:"dmarc_enforce"`
+}
+
+// MTASTS configures MTA-STS (RFC 8461).
+type MTASTS struct {
+	// Mode of the policy served for local domains: enforce, testing, none.
+	Mode   string   `toml:"mode"`
+	MaxAge Duration `toml:"max_age"` // how long senders may cache it
 }
 
 // Auth configures authentication.
@@ -90,6 +114,8 @@ type Queue struct {
 	DelayNotice Duration   `toml:"delay_notice"` // warn the sender once after this long
 	Smarthost   string     `toml:"smarthost"`    // "host:port" that takes all remote mail; "" = MX lookup
 	Routes      []Route    `toml:"route"`
+	// MTASTS honours the MTA-STS policies of destination domains.
+	MTASTS bool `toml:"mta_sts"`
 }
 
 // Route sends mail for one domain to a fixed host, before any MX lookup.
@@ -142,7 +168,7 @@ func Default() Config {
 			POP3:       "127.0.0.1:2110",
 			HTTP:       "127.0.0.1:8080",
 		},
-		TLS:  TLS{SelfSigned: true},
+		TLS:  TLS{SelfSigned: true, ACMEDirectory: "https://acme-v02.api.letsencrypt.org/directory"},
 		Auth: Auth{AllowPlaintextOnLoopback: true},
 		Limits: Limits{
 			MaxMessageSize:      50 << 20,
@@ -153,8 +179,11 @@ func Default() Config {
 			Retry:       []Duration{Duration(5 * time.Minute), Duration(10 * time.Minute), Duration(20 * time.Minute), Duration(30 * time.Minute)},
 			Lifetime:    Duration(120 * time.Hour),
 			DelayNotice: Duration(4 * time.Hour),
+			MTASTS:      true,
 		},
-		Log: Log{Level: "info", Format: "text"},
+		MX:     MX{Checks: true},
+		MTASTS: MTASTS{Mode: "testing", MaxAge: Duration(7 * 24 * time.Hour)},
+		Log:    Log{Level: "info", Format: "text"},
 	}
 }
 
@@ -257,6 +286,18 @@ func (c *Config) Validate() error {
 		if _, _, err := net.SplitHostPort(r.Host); err != nil {
 			bad(fmt.Sprintf("queue.route[%d].host", i), "%q: want host:port", r.Host)
 		}
+	}
+	if c.TLS.ACMEEmail != "" && !strings.HasPrefix(c.TLS.ACMEDirectory, "https://") {
+		bad("tls.acme_directory", "%q: want an https:// URL", c.TLS.ACMEDirectory)
+	}
+	switch c.MTASTS.Mode {
+	case "enforce", "testing", "none":
+	default:
+		bad("mta_sts.mode", "%q: want enforce, testing or none", c.MTASTS.Mode)
+	}
+	// RFC 8461 §3.2: max_age is at most 31557600 seconds.
+	if c.MTASTS.MaxAge <= 0 || c.MTASTS.MaxAge.D() > 31557600*time.Second {
+		bad("mta_sts.max_age", "must be positive and at most 8766h (RFC 8461 §3.2)")
 	}
 	switch c.Log.Level {
 	case "debug", "info", "warn", "error":

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"posthorn/internal/account"
+	"posthorn/internal/mailauth"
 	"posthorn/internal/mailbox"
 	"posthorn/internal/message"
 	"posthorn/internal/store"
@@ -32,6 +33,9 @@ type Envelope struct {
 	// Trace describes the session for the Received header; Deliver fills
 	// in By, ID, Recipients and Date.
 	Trace message.ReceivedInfo
+	// SPF is the result of the SPF check the MX made at MAIL FROM; nil
+	// when it made none (Deliver then checks, if it checks at all).
+	SPF *mailauth.SPFResult
 }
 
 // Recipient is one accepted RCPT TO with where it leads (from Recipient).
@@ -84,7 +88,11 @@ func (s *Service) Deliver(ctx context.Context, env Envelope, data io.Reader) (Re
 	if err != nil {
 		return res, err
 	}
-	batch, err := s.batch(ctx, env, blob)
+	verdict, err := s.authenticate(ctx, env, blob, res.ID)
+	if err != nil {
+		return res, err
+	}
+	batch, err := s.batch(ctx, env, blob, verdict)
 	if err != nil {
 		return res, err
 	}
@@ -106,7 +114,15 @@ func (s *Service) Deliver(ctx context.Context, env Envelope, data io.Reader) (Re
 
 // writeMessage writes the trace header, the fix-ups and the client's data
 // into w, checking line endings, NULs, size and loops.
-func (s *Service) writeMessage(w io.Writer, env Envelope, id string, data io.Reader) (int64, error) {
+func (s *Service) writeMessage(out io.Writer, env Envelope, id string, data io.Reader) (n int64, err error) {
+	// RFC 8601 §5: Authentication-Results fields that claim to come from
+	// us are forgeries; the filter drops them from the header as it passes.
+	w := mailauth.NewResultsFilter(out, s.host)
+	defer func() {
+		if ferr := w.Flush(); err == nil {
+			err = ferr
+		}
+	}()
 	c := &checker{max: s.maxSize}
 	bufs := s.getBufs()
 	defer s.putBufs(bufs)
@@ -187,8 +203,9 @@ func (s *Service) newMessageID() string {
 }
 
 // batch builds the one store transaction of a delivery: a mailbox copy per
-// local account, a queue entry per remote domain.
-func (s *Service) batch(ctx context.Context, env Envelope, blob store.BlobID) (store.Batch, error) {
+// local account (in Junk when the checks say so), a queue entry per remote
+// domain (DKIM-signed when a local user sent it).
+func (s *Service) batch(ctx context.Context, env Envelope, blob store.BlobID, v *mailauth.Verdict) (store.Batch, error) {
 	var b store.Batch
 	seen := map[store.AccountID]bool{}
 	queues := map[string]*store.QueueEntry{}
@@ -198,6 +215,9 @@ func (s *Service) batch(ctx context.Context, env Envelope, blob store.BlobID) (s
 	// local copy, so one analysis of prefix+body serves them all: the
 	// structure's offsets are those of the message as IMAP serves it.
 	prefix := returnPath(env.From)
+	if v != nil {
+		prefix = append(prefix, v.Header...)
+	}
 	for _, r := range env.Recipients {
 		for _, t := range r.Targets {
 			if t.Account == nil {
@@ -229,6 +249,11 @@ func (s *Service) batch(ctx context.Context, env Envelope, blob store.BlobID) (s
 			if err != nil {
 				return b, err
 			}
+			if v != nil && v.Action == mailauth.Junk {
+				if junk, ok := s.junk(ctx, t.Account.ID); ok {
+					inbox = junk
+				}
+			}
 			b.Messages = append(b.Messages, store.NewMessage{
 				AccountID: t.Account.ID, MailboxID: inbox, BlobID: blob,
 				Prefix:       prefix,
@@ -237,8 +262,14 @@ func (s *Service) batch(ctx context.Context, env Envelope, blob store.BlobID) (s
 			})
 		}
 	}
+	var sig []byte
+	if len(domains) > 0 {
+		sig = s.sign(ctx, env, blob)
+	}
 	for _, d := range domains {
-		b.Queue = append(b.Queue, *queues[d])
+		q := *queues[d]
+		q.Prefix = sig
+		b.Queue = append(b.Queue, q)
 	}
 	return b, nil
 }

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"posthorn/internal/account"
+	"posthorn/internal/mailauth"
 	"posthorn/internal/store"
 )
 
@@ -30,7 +31,12 @@ type Options struct {
 	// MaxRecipients bounds the recipients of one message (default 100).
 	MaxRecipients int
 	// Queue is woken after remote recipients were queued; may be nil.
-	Queue  Waker
+	Queue Waker
+	// Checker authenticates mail arriving on the MX (SPF, DKIM, DMARC) and
+	// makes its Authentication-Results; nil turns the checks off.
+	Checker *mailauth.Checker
+	// Signer DKIM-signs mail queued by local users; nil signs nothing.
+	Signer *mailauth.Signer
 	Logger *slog.Logger
 	Now    func() time.Time
 }
@@ -47,6 +53,8 @@ type Service struct {
 	now      func() time.Time
 	inboxes  sync.Map  // store.AccountID -> store.MailboxID
 	bufs     sync.Pool // *readBufs
+	checker  *mailauth.Checker
+	signer   *mailauth.Signer
 }
 
 // New makes a Service.
@@ -64,7 +72,7 @@ func New(o Options) *Service {
 		o.Now = time.Now
 	}
 	return &Service{st: o.Store, accts: o.Accounts, host: o.Hostname, maxSize: o.MaxMessageSize, maxRcpts: o.MaxRecipients,
-		queue: o.Queue, log: o.Logger, now: o.Now}
+		queue: o.Queue, log: o.Logger, now: o.Now, checker: o.Checker, signer: o.Signer}
 }
 
 // SetQueue sets the Waker after construction (the queue is built after

@@ -38,7 +38,7 @@ func (q *Queue) deliverDomain(ctx context.Context, domain string, entries []stor
 		}
 		return
 	}
-	c, host, err := q.connect(ctx, domain, hops)
+	c, host, err := q.connectSTS(ctx, domain, hops) // MTA-STS hook (mtasts.go); connect when no policy applies
 	if err != nil {
 		for _, e := range entries {
 			q.applyAll(&e, replyOf(err))

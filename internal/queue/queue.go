@@ -53,7 +53,10 @@ type Options struct {
 	Lease            time.Duration
 	// TLS is used for STARTTLS; default: opportunistic, unverified
 	// (RFC 7435), with our host name as SNI-less client.
-	TLS    *tls.Config
+	TLS *tls.Config
+	// MTASTS enforces the MTA-STS policies of destination domains
+	// (RFC 8461; mtasts.go); nil delivers opportunistically only.
+	MTASTS *MTASTS
 	Logger *slog.Logger
 	Clock  Clock
 	// Owner names this node in leases (default host-pid-random).

@@ -32,6 +32,10 @@ type Options struct {
 	Stdout io.Writer
 	// FastFailedLogins drops the minimum time of a failed login (tests).
 	FastFailedLogins bool
+	// Resolver answers every DNS question of the server (the MX's SPF,
+	// DKIM and DMARC checks, the queue's routing, MTA-STS); nil is the
+	// system's resolver. Tests give a fake zone.
+	Resolver Resolver
 }
 
 // Server is a running Posthorn: store, services and listeners.
@@ -44,7 +48,9 @@ type Server struct {
 	// Mailboxes is the mailbox service of IMAP, POP3 and JMAP.
 	Mailboxes *mailbox.Service
 	Queue     *queue.Queue
+	Trust     *Trust
 	TLS       *tls.Config // nil when no certificate is configured
+	resolver  Resolver
 	// HTTP is the mux of the http and https listeners (http.go): JMAP, the
 	// web UI, and any handler registered on it before Start.
 	HTTP *http.ServeMux
@@ -94,11 +100,17 @@ func New(ctx context.Context, cfg config.Config, opts Options) (*Server, error) 
 			return nil, err
 		}
 	}
-	s.TLS, err = tlsconf.Config(tlsconf.Options{
+	s.resolver = opts.Resolver
+	if s.Trust, err = NewTrust(cfg, st, s.Accounts, opts.Resolver, log); err != nil {
+		st.Close()
+		return nil, err
+	}
+	if tc := s.Trust.TLSConfig(); tc != nil {
+		s.TLS = tc // ACME
+	} else if s.TLS, err = tlsconf.Config(tlsconf.Options{
 		CertFile: cfg.TLS.CertFile, KeyFile: cfg.TLS.KeyFile, SelfSigned: cfg.TLS.SelfSigned,
 		Dir: filepath.Join(cfg.DataDir, "tls"), Hostname: cfg.Hostname,
-	})
-	if err != nil {
+	}); err != nil {
 		st.Close()
 		return nil, err
 	}
@@ -116,23 +128,32 @@ func (s *Server) build() error {
 	s.Delivery = delivery.New(delivery.Options{
 		Store: s.Store, Accounts: s.Accounts, Hostname: cfg.Hostname,
 		MaxMessageSize: cfg.Limits.MaxMessageSize, MaxRecipients: cfg.Limits.MaxRecipients, Logger: s.log,
+		Checker: s.Trust.Checker, Signer: s.Trust.Signer,
 	})
-	s.Queue = queue.New(queue.Options{
+	qo := queue.Options{
 		Store: s.Store, Bouncer: s.Delivery, Hostname: cfg.Hostname,
 		Retry: durations(cfg.Queue.Retry), Lifetime: cfg.Queue.Lifetime.D(), DelayNotice: cfg.Queue.DelayNotice.D(),
-		Smarthost: cfg.Queue.Smarthost, Routes: routes(cfg.Queue.Routes), Logger: s.log,
-	})
+		Smarthost: cfg.Queue.Smarthost, Routes: routes(cfg.Queue.Routes), Logger: s.log, MTASTS: s.Trust.STS,
+	}
+	if s.resolver != nil {
+		qo.Resolver = s.resolver
+	}
+	s.Queue = queue.New(qo)
 	s.Delivery.SetQueue(s.Queue)
 	s.Mailboxes = mailbox.New(mailbox.Options{Store: s.Store, Logger: s.log, MaxMessageSize: cfg.Limits.MaxMessageSize})
 	if err := s.buildPOP3(); err != nil {
 		return err
 	}
 	smtpOpts := func(role smtpd.Role, tlsConf *tls.Config) smtpd.Options {
-		return smtpd.Options{
+		o := smtpd.Options{
 			Role: role, Hostname: cfg.Hostname, Delivery: s.Delivery, Accounts: s.Accounts, TLS: tlsConf,
 			AllowPlaintextOnLoopback: cfg.Auth.AllowPlaintextOnLoopback, MaxConnectionsPerIP: cfg.Limits.MaxConnectionsPerIP,
 			Logger: s.log,
 		}
+		if role == smtpd.MX {
+			o.Checker = s.Trust.Checker
+		}
+		return o
 	}
 	for _, l := range []struct {
 		name     string
@@ -202,6 +223,7 @@ func (s *Server) Start(ctx context.Context) error {
 
 // startBackground runs the loops that are not listeners.
 func (s *Server) startBackground(ctx context.Context) {
+	s.Trust.Start(ctx)
 	s.bg.Add(1)
 	go func() {
 		defer s.bg.Done()

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"posthorn/internal/config"
+	"posthorn/internal/mailauth/dnstest"
 	"posthorn/internal/server"
 )
 
@@ -25,6 +26,9 @@ type Server struct {
 	*server.Server
 	Config config.Config
 	Dir    string
+	// Zone is the fake DNS the server asks (SPF, DKIM, DMARC, MX routing,
+	// MTA-STS); tests add records to it.
+	Zone *dnstest.Zone
 }
 
 // Option adjusts the configuration before the server starts.
@@ -56,7 +60,9 @@ func Start(t testing.TB, opts ...Option) *Server {
 	}
 	log := slog.New(slog.NewTextHandler(logw, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	ctx := context.Background()
-	srv, err := server.New(ctx, cfg, server.Options{Logger: log, Stdout: io.Discard, FastFailedLogins: true})
+	// Every DNS question goes to a fake zone: tests never reach real DNS.
+	zone := dnstest.NewZone()
+	srv, err := server.New(ctx, cfg, server.Options{Logger: log, Stdout: io.Discard, FastFailedLogins: true, Resolver: zone})
 	if err != nil {
 		t.Fatalf("servertest: %v", err)
 	}
@@ -68,7 +74,7 @@ func Start(t testing.TB, opts ...Option) *Server {
 		defer cancel()
 		srv.Shutdown(sctx)
 	})
-	s := &Server{Server: srv, Config: cfg, Dir: dir}
+	s := &Server{Server: srv, Config: cfg, Dir: dir, Zone: zone}
 	if _, err := srv.Accounts.AddDomain(ctx, "example.test"); err != nil {
 		t.Fatalf("servertest: %v", err)
 	}

@@ -39,8 +39,11 @@ func TestDevInstanceEndToEnd(t *testing.T) {
 	if !ok {
 		t.Fatalf("not byte-exact below the trace headers:\n%q", got[0])
 	}
-	if !strings.HasPrefix(trace, "Return-Path: <tester@remote.test>\r\nReceived: from python.example.test ") ||
-		strings.Count(trace, "\r\n") != strings.Count(trace, "\r\n\t")+2 {
+	// Above the message: Return-Path, the MX's Authentication-Results and
+	// Received, each a (folded) field, nothing else.
+	if !strings.HasPrefix(trace, "Return-Path: <tester@remote.test>\r\nAuthentication-Results: mx.example.test;") ||
+		!strings.Contains(trace, "\r\nReceived: from python.example.test ") ||
+		strings.Count(trace, "\r\n") != strings.Count(trace, "\r\n\t")+3 {
 		t.Fatalf("trace headers:\n%s", trace)
 	}
 }

@@ -10,6 +10,7 @@ import (
 
 	"posthorn/internal/account"
 	"posthorn/internal/delivery"
+	"posthorn/internal/mailauth"
 )
 
 func reply(code int, e1, e2, e3 int, msg string) *smtp.SMTPError {
@@ -46,6 +47,12 @@ func toReply(err error, log *slog.Logger, what string) error {
 		return nil
 	case errors.As(err, &se):
 		return se // already a reply (go-smtp's size limit, one of ours)
+	case errors.Is(err, mailauth.ErrDMARCReject):
+		// RFC 7489 §10.3.
+		return reply(550, 5, 7, 1, "Message rejected by the DMARC policy of the sender's domain")
+	case errors.Is(err, mailauth.ErrSPFReject):
+		// RFC 7372 §3.2.
+		return reply(550, 5, 7, 23, "SPF validation failed")
 	case errors.Is(err, delivery.ErrRelayDenied):
 		return reply(554, 5, 7, 1, "Relay access denied")
 	case errors.Is(err, account.ErrNoSuchUser):

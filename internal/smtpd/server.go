@@ -17,6 +17,7 @@ import (
 	"posthorn/internal/account"
 	"posthorn/internal/connlimit"
 	"posthorn/internal/delivery"
+	"posthorn/internal/mailauth"
 )
 
 // Role says which service a listener offers.
@@ -46,6 +47,9 @@ type Options struct {
 	// (port 465); nil for none.
 	TLS         *tls.Config
 	ImplicitTLS bool
+	// Checker runs the MX's SPF check at MAIL FROM (the rest of the checks
+	// run in delivery); nil checks nothing.
+	Checker *mailauth.Checker
 	// AllowPlaintextOnLoopback offers AUTH without TLS to 127.0.0.1/::1.
 	AllowPlaintextOnLoopback bool
 	// MaxConnectionsPerIP bounds simultaneous sessions from one IP (0: none).

@@ -16,6 +16,7 @@ import (
 	"posthorn/internal/account"
 	"posthorn/internal/connlimit"
 	"posthorn/internal/delivery"
+	"posthorn/internal/mailauth"
 	"posthorn/internal/message"
 )
 
@@ -35,6 +36,7 @@ type session struct {
 	from     *string
 	mailOpts smtp.MailOptions
 	rcpts    []delivery.Recipient
+	spf      *mailauth.SPFResult // the SPF check made at MAIL (MX)
 }
 
 var _ smtp.Session = (*session)(nil)
@@ -55,6 +57,7 @@ func (s *session) Reset() {
 	s.from = nil
 	s.mailOpts = smtp.MailOptions{}
 	s.rcpts = nil
+	s.spf = nil
 }
 
 // Logout implements smtp.Session.
@@ -84,8 +87,20 @@ func (s *session) Mail(from string, opts *smtp.MailOptions) (err error) {
 			return s.refused(toReply(err, log, "MAIL"))
 		}
 	}
+	var spf *mailauth.SPFResult
+	if c := s.srv.opts.Checker; c != nil && s.srv.opts.Role == MX {
+		// RFC 7208 §2.4: check MAIL FROM (and HELO) when MAIL arrives, so
+		// an enforced "fail" is refused before any data is sent.
+		r := c.CheckSPF(s.ctx(), connlimit.RemoteIP(s.conn.Conn()), s.conn.Hostname(), from)
+		if r.Reject {
+			log.Info("rejected", "stage", "mail", "from", from, "err", "SPF fail", "spf", r.Identity().Result)
+			return s.refused(toReply(mailauth.ErrSPFReject, log, "MAIL"))
+		}
+		spf = &r
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	s.spf = spf
 	s.from = &from
 	s.mailOpts = smtp.MailOptions{}
 	if opts != nil {
@@ -138,7 +153,7 @@ func (s *session) Data(r io.Reader) (err error) {
 		defer s.tc.busy.Store(false)
 	}
 	s.mu.Lock()
-	from, rcpts, opts, auth, log := s.from, s.rcpts, s.mailOpts, s.auth, s.log
+	from, rcpts, opts, auth, log, spf := s.from, s.rcpts, s.mailOpts, s.auth, s.log, s.spf
 	s.mu.Unlock()
 	if from == nil || len(rcpts) == 0 {
 		return reply(503, 5, 5, 1, "MAIL and RCPT first")
@@ -148,6 +163,7 @@ func (s *session) Data(r io.Reader) (err error) {
 		Body8Bit: opts.Body == smtp.Body8BitMIME, SMTPUTF8: opts.UTF8, EnvID: opts.EnvelopeID,
 		Ret:   string(opts.Return),
 		Trace: s.trace(opts.UTF8),
+		SPF:   spf,
 	}
 	start := time.Now()
 	res, err := s.srv.opts.Delivery.Deliver(s.ctx(), env, &deadlineReader{r: r, conn: s.conn, timeout: s.srv.opts.DataTimeout})

@@ -149,6 +149,18 @@ CREATE TABLE queue (
 );
 CREATE INDEX queue_due ON queue(next_attempt, id);
 `,
+	// 2: DKIM signing keys of local domains (store.KeyStore, keys.go).
+	`
+CREATE TABLE dkim_keys (
+	domain      text COLLATE "C" NOT NULL REFERENCES domains(name) ON DELETE CASCADE,
+	selector    text COLLATE "C" NOT NULL,
+	algorithm   text NOT NULL,
+	private_key bytea NOT NULL,
+	created_at  bigint NOT NULL,
+	active      boolean NOT NULL DEFAULT false,
+	PRIMARY KEY (domain, selector)
+);
+`,
 }
 
 // migrate applies the migrations the schema lacks, all in one transaction

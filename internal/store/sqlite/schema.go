@@ -142,6 +142,18 @@ CREATE VIRTUAL TABLE blob_text USING fts5(
 	tokenize='unicode61 remove_diacritics 2'
 );
 `,
+	// 2: DKIM signing keys of local domains (store.KeyStore, keys.go).
+	`
+CREATE TABLE dkim_keys (
+	domain      TEXT NOT NULL REFERENCES domains(name) ON DELETE CASCADE,
+	selector    TEXT NOT NULL,
+	algorithm   TEXT NOT NULL,
+	private_key BLOB NOT NULL,
+	created_at  INTEGER NOT NULL,
+	active      INTEGER NOT NULL DEFAULT 0,
+	PRIMARY KEY (domain, selector)
+) WITHOUT ROWID;
+`,
 }
 
 // migrate applies the migrations the database lacks, each in its own

@@ -1,0 +1,82 @@
+package delivery
+
+import (
+	"context"
+	"io"
+
+	"posthorn/internal/mailauth"
+	"posthorn/internal/message"
+	"posthorn/internal/store"
+)
+
+// authenticate runs the MX's checks (SPF, DKIM, DMARC) on a received
+// message. Mail from our own users and our own DSNs is not checked: only
+// an unauthenticated client with an address (the MX) is. A Reject verdict
+// returns its error, so nothing is stored.
+func (s *Service) authenticate(ctx context.Context, env Envelope, blob store.BlobID, id string) (*mailauth.Verdict, error) {
+	if s.checker == nil || env.Auth != nil || !env.Trace.RemoteIP.IsValid() {
+		return nil, nil
+	}
+	r, err := s.st.OpenBlob(ctx, blob)
+	if err != nil {
+		return nil, err
+	}
+	defer r.Close()
+	v, err := s.checker.Check(ctx, mailauth.Input{RemoteIP: env.Trace.RemoteIP, Helo: env.Trace.Helo, MailFrom: env.From, SPF: env.SPF, Message: r})
+	if err != nil {
+		return nil, err
+	}
+	s.log.Info("authenticated", "id", id, "spf", v.SPF.Identity().Result, "dkim", len(v.DKIM), "dmarc", v.DMARC.Result, "action", string(v.Action))
+	if v.Action == mailauth.Reject {
+		return &v, v.Err
+	}
+	return &v, nil
+}
+
+// junk returns the account's Junk mailbox (special use \Junk).
+func (s *Service) junk(ctx context.Context, a store.AccountID) (store.MailboxID, bool) {
+	mbs, err := s.st.Mailboxes(ctx, a)
+	if err != nil {
+		return 0, false
+	}
+	for _, m := range mbs {
+		if m.SpecialUse == store.SpecialJunk {
+			return m.ID, true
+		}
+	}
+	return 0, false
+}
+
+// sign makes the DKIM-Signature field for mail a local user queues, as the
+// domain of its From address — but only when the user may send as that
+// address, so one local user cannot borrow another local domain's
+// signature. Failure to sign is logged; the mail still goes.
+func (s *Service) sign(ctx context.Context, env Envelope, blob store.BlobID) []byte {
+	if s.signer == nil || env.Auth == nil {
+		return nil
+	}
+	r, err := s.st.OpenBlob(ctx, blob)
+	if err != nil {
+		s.log.Warn("dkim: reading message", "err", err)
+		return nil
+	}
+	defer r.Close()
+	head, _ := io.ReadAll(io.LimitReader(r, headerMax))
+	hdr, _ := message.ParseHeader(head)
+	from := message.ParseAddressList(hdr.Get("From"))
+	if len(from) != 1 {
+		return nil
+	}
+	if ok, err := s.accts.SenderAllowed(ctx, *env.Auth, from[0].Addr()); err != nil || !ok {
+		return nil
+	}
+	if _, err := r.Seek(0, io.SeekStart); err != nil {
+		return nil
+	}
+	sig, err := s.signer.SignAuthor(ctx, r)
+	if err != nil {
+		s.log.Warn("dkim: signing", "from", from[0].Addr(), "err", err)
+		return nil
+	}
+	return []byte(sig)
+}
