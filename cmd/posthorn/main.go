@@ -43,6 +43,7 @@ func init() {
 		{"queue", "queue list|show ID|retry [ID]|delete ID|bounce ID  inspect and steer the outbound queue", cmdQueue},
 		{"dns", "dns [check [--resolver ADDR]] DOMAIN    records to publish (MX, SPF, DKIM, DMARC, MTA-STS, TLS-RPT, SRV); check compares with DNS", cmdDNS},
 		{"dkim", "dkim list|rotate [--now]|activate DOMAIN | remove DOMAIN SELECTOR  manage a domain's DKIM keys", cmdDKIM},
+		{"mail", "mail [--server HOST --user ADDR ...] send|folders|list|read|search|move|delete|flag  one account's mail (posthorn mail help)", cmdMail},
 	}
 }
 

@@ -27,6 +27,13 @@ type Snapshot struct {
 	modseq  []store.ModSeq
 	kwt     *keywordTable
 	gen     uint64 // the Index generation this snapshot answers
+
+	// Computed on first use, once per snapshot.
+	kwOnce      sync.Once
+	allKW       []string
+	seenOnce    sync.Once
+	unseen      int
+	firstUnseen int
 }
 
 // Len returns the number of messages.
@@ -64,8 +71,13 @@ func (s *Snapshot) HasKeyword(i int, k string) bool {
 }
 
 // AllKeywords returns every keyword some message of the mailbox carries,
-// sorted (IMAP FLAGS response).
+// sorted (IMAP FLAGS response). The slice is shared: read only.
 func (s *Snapshot) AllKeywords() []string {
+	s.kwOnce.Do(func() { s.allKW = s.allKeywords() })
+	return s.allKW
+}
+
+func (s *Snapshot) allKeywords() []string {
 	seen := map[uint32]bool{}
 	var out []string
 	for _, id := range s.kw {
@@ -85,24 +97,29 @@ func (s *Snapshot) AllKeywords() []string {
 
 // Unseen counts the messages without \Seen.
 func (s *Snapshot) Unseen() int {
-	n := 0
-	for _, f := range s.flags {
-		if f&store.FlagSeen == 0 {
-			n++
-		}
-	}
-	return n
+	s.countSeen()
+	return s.unseen
 }
 
 // FirstUnseen returns the position of the first message without \Seen, or
 // -1 (IMAP4rev1 SELECT's UNSEEN response code).
 func (s *Snapshot) FirstUnseen() int {
-	for i, f := range s.flags {
-		if f&store.FlagSeen == 0 {
-			return i
+	s.countSeen()
+	return s.firstUnseen
+}
+
+func (s *Snapshot) countSeen() {
+	s.seenOnce.Do(func() {
+		s.firstUnseen = -1
+		for i, f := range s.flags {
+			if f&store.FlagSeen == 0 {
+				if s.unseen == 0 {
+					s.firstUnseen = i
+				}
+				s.unseen++
+			}
 		}
-	}
-	return -1
+	})
 }
 
 // keywordTable interns keyword sets: most messages carry none or one of a
@@ -167,7 +184,8 @@ type Index struct {
 	listeners map[int]func()
 	nextL     int
 
-	sum *summaries // guarded by mu; loaded on first search or sort
+	sum   *summaries // guarded by mu; loaded on first search or sort
+	cache fetchCache // recently fetched messages (fetchcache.go)
 
 	// guarded by the registry's mutex
 	refs    int
@@ -178,10 +196,14 @@ type Index struct {
 // OpenIndex returns the shared index of one of the account's mailboxes.
 // Close it when done (on UNSELECT or logout).
 func (s *Service) OpenIndex(ctx context.Context, acct store.AccountID, id store.MailboxID) (*Index, error) {
-	if _, err := s.ByID(ctx, acct, id); err != nil {
-		return nil, err
+	ix := s.indexes.acquireCached(acct, id)
+	if ix == nil {
+		// Not cached: check that the mailbox is the account's first.
+		if _, err := s.ByID(ctx, acct, id); err != nil {
+			return nil, err
+		}
+		ix = s.indexes.acquire(s, acct, id)
 	}
-	ix := s.indexes.acquire(s, acct, id)
 	if _, err := ix.Snapshot(ctx); err != nil {
 		ix.Close()
 		return nil, err

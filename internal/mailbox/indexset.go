@@ -49,6 +49,20 @@ func (set *indexSet) acquire(s *Service, acct store.AccountID, id store.MailboxI
 	return ix
 }
 
+// acquireCached returns the cached index of the account's mailbox, or nil.
+func (set *indexSet) acquireCached(acct store.AccountID, id store.MailboxID) *Index {
+	set.mu.Lock()
+	defer set.mu.Unlock()
+	ix := set.byID[id]
+	if ix == nil || ix.acct != acct {
+		return nil
+	}
+	ix.refs++
+	set.clock++
+	ix.lastUse = set.clock
+	return ix
+}
+
 func (set *indexSet) release(ix *Index) {
 	set.mu.Lock()
 	defer set.mu.Unlock()

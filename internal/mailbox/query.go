@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"reflect"
 
 	"posthorn/internal/store"
 )
@@ -65,8 +66,31 @@ func (s *Service) Query(ctx context.Context, q store.MessageQuery) (store.QueryR
 	if err := s.ownFilter(ctx, q.Account, q.Filter, map[store.MailboxID]bool{}); err != nil {
 		return store.QueryResult{Total: -1}, err
 	}
+	// The size of a whole mailbox is on its row: no need to count.
+	var total = -1
+	if f := q.Filter; q.CalculateTotal && !q.CollapseThreads && onlyMailbox(f) {
+		mb, err := s.ByID(ctx, q.Account, f.InMailbox)
+		if err != nil {
+			return store.QueryResult{Total: -1}, err
+		}
+		total, q.CalculateTotal = mb.Total, false
+	}
 	res, err := qr.QueryMessages(ctx, q)
+	if total >= 0 {
+		res.Total = total
+	}
 	return res, mapErr(err)
+}
+
+// onlyMailbox reports whether a filter is one condition that names just a
+// mailbox.
+func onlyMailbox(f *store.MessageFilter) bool {
+	if f == nil || f.Op != store.FilterCondition || f.InMailbox <= 0 {
+		return false
+	}
+	rest := *f
+	rest.InMailbox = 0
+	return reflect.ValueOf(rest).IsZero()
 }
 
 // ownFilter checks that every mailbox a filter names is the account's.
@@ -128,3 +152,42 @@ func (s *Service) AccountChanges(ctx context.Context, acct store.AccountID, sinc
 	ch, err := q.AccountChanges(ctx, acct, since, limit)
 	return ch, mapErr(err)
 }
+
+// The query types of store.Querier under the names protocol packages use
+// (see types.go).
+type (
+	MessageQuery   = store.MessageQuery
+	MessageFilter  = store.MessageFilter
+	MessageSort    = store.MessageSort
+	QuerySortKey   = store.SortKey
+	FilterOp       = store.FilterOp
+	Tri            = store.Tri
+	QueryResult    = store.QueryResult
+	ThreadMember   = store.ThreadMember
+	ChangedMessage = store.ChangedMessage
+	AccountChanges = store.AccountChanges
+)
+
+// Sort keys (named apart from IMAP SORT's SortField), filter operators
+// and tri-state values of a MessageQuery.
+const (
+	QueryByReceivedAt = store.SortReceivedAt
+	QueryBySentAt     = store.SortSentAt
+	QueryBySize       = store.SortSize
+	QueryBySubject    = store.SortSubject
+	QueryByFrom       = store.SortFrom
+	QueryByTo         = store.SortTo
+
+	FilterCondition = store.FilterCondition
+	FilterAnd       = store.FilterAnd
+	FilterOr        = store.FilterOr
+	FilterNot       = store.FilterNot
+
+	TriAny = store.TriAny
+	TriYes = store.TriYes
+	TriNo  = store.TriNo
+)
+
+// FullTextWords splits a full-text query into the words the index looks
+// up (see store.FullTextWords).
+var FullTextWords = store.FullTextWords

@@ -141,6 +141,9 @@ func (s *Server) build() error {
 	s.Queue = queue.New(qo)
 	s.Delivery.SetQueue(s.Queue)
 	s.Mailboxes = mailbox.New(mailbox.Options{Store: s.Store, Logger: s.log, MaxMessageSize: cfg.Limits.MaxMessageSize})
+	if err := s.buildIMAP(); err != nil {
+		return err
+	}
 	if err := s.buildPOP3(); err != nil {
 		return err
 	}

@@ -19,11 +19,12 @@ type Searcher interface {
 	// skipped. It reads no message body and no Meta.
 	Summaries(ctx context.Context, mailbox MailboxID, uids UIDSet) ([]Summary, error)
 	// MatchText returns the blobs, of any account, whose indexed text
-	// (NewMessage.Text) contains the words of text: each word as a word,
-	// the last one also as a word prefix, and the words in this order next
-	// to each other (a phrase). Case and diacritics are ignored. Callers
-	// intersect the result with the blobs of the messages they search.
-	// It fails with ErrNotIndexable when text has no word to look up.
+	// (NewMessage.Text) contains the words of text (FullTextWords): each
+	// word as a word, the last one also as a word prefix, and the words in
+	// this order next to each other (a phrase). Case is ignored (whether
+	// diacritics are depends on the backend). Callers intersect the result
+	// with the blobs of the messages they search. It fails with
+	// ErrNotIndexable when text has no word to look up.
 	MatchText(ctx context.Context, text string) ([]BlobID, error)
 }
 

@@ -181,17 +181,32 @@ func dir(asc bool) string {
 	return " DESC"
 }
 
+// sortCols are the columns a query's rows carry: the id and every sort key.
+const sortCols = `id, internal_date, sent_date, size, base_subject, sort_from, sort_to`
+
+// scope renders the condition that keeps a query inside the account; when
+// the filter pins one mailbox, the account is checked once on that
+// mailbox's row, so that the (mailbox_id, internal_date, id) index can
+// answer the query alone.
+func (q *sqlBuilder) scope(mq store.MessageQuery) {
+	if f := mq.Filter; f != nil && f.Op == store.FilterCondition && f.InMailbox != 0 {
+		q.add(`(SELECT account_id FROM mailboxes WHERE id = ` + q.arg(int64(f.InMailbox)) + `) = ` + q.arg(int64(mq.Account)))
+		return
+	}
+	q.add(`account_id = ` + q.arg(int64(mq.Account)))
+}
+
 // base renders the matching rows in a subquery-ready form, collapsed to
 // the first of each thread when asked; it returns the ORDER BY list.
 func (q *sqlBuilder) base(mq store.MessageQuery) string {
 	order := orderBy(mq.Sort)
-	acct := q.arg(int64(mq.Account))
 	if mq.CollapseThreads {
-		q.add(`SELECT id, internal_date, sent_date, size, base_subject, sort_from, sort_to FROM (SELECT id, internal_date, sent_date, size, base_subject, sort_from, sort_to,
-			row_number() OVER (PARTITION BY thread_id ORDER BY ` + order + `) AS rn FROM messages WHERE account_id = ` + acct)
+		q.add(`SELECT ` + sortCols + ` FROM (SELECT ` + sortCols + `,
+			row_number() OVER (PARTITION BY thread_id ORDER BY ` + order + `) AS rn FROM messages WHERE `)
 	} else {
-		q.add(`SELECT id, internal_date, sent_date, size, base_subject, sort_from, sort_to FROM messages WHERE account_id = ` + acct)
+		q.add(`SELECT ` + sortCols + ` FROM messages WHERE `)
 	}
+	q.scope(mq)
 	if mq.Filter != nil {
 		q.add(" AND ")
 		q.where(mq.Filter)

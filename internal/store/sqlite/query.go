@@ -184,11 +184,12 @@ const sortCols = `id, internal_date, sent_date, size, base_subject, sort_from, s
 func (q *sqlBuilder) base(mq store.MessageQuery) string {
 	order := orderBy(mq.Sort)
 	if mq.CollapseThreads {
-		q.add(`SELECT `+sortCols+` FROM (SELECT `+sortCols+`,
-			row_number() OVER (PARTITION BY thread_id ORDER BY `+order+`) AS rn FROM messages WHERE account_id = ?`, mq.Account)
+		q.add(`SELECT ` + sortCols + ` FROM (SELECT ` + sortCols + `,
+			row_number() OVER (PARTITION BY thread_id ORDER BY ` + order + `) AS rn FROM messages WHERE `)
 	} else {
-		q.add(`SELECT `+sortCols+` FROM messages WHERE account_id = ?`, mq.Account)
+		q.add(`SELECT ` + sortCols + ` FROM messages WHERE `)
 	}
+	q.scope(mq)
 	if mq.Filter != nil {
 		q.add(" AND ")
 		q.where(mq.Filter)
@@ -197,6 +198,19 @@ func (q *sqlBuilder) base(mq store.MessageQuery) string {
 		q.add(`) WHERE rn = 1`)
 	}
 	return order
+}
+
+// scope renders the condition that keeps a query inside the account. When
+// the filter pins one mailbox, the account is checked once, on that
+// mailbox's row, rather than on every message row: then the
+// (mailbox_id, internal_date) index answers a page, or a count, of a large
+// mailbox without reading the messages table.
+func (q *sqlBuilder) scope(mq store.MessageQuery) {
+	if f := mq.Filter; f != nil && f.Op == store.FilterCondition && f.InMailbox != 0 {
+		q.add(`(SELECT account_id FROM mailboxes WHERE id = ?) = ?`, f.InMailbox, mq.Account)
+		return
+	}
+	q.add(`account_id = ?`, mq.Account)
 }
 
 // QueryMessages implements store.Querier.
@@ -268,7 +282,7 @@ func (s *Store) ThreadMembers(ctx context.Context, account store.AccountID, thre
 		for _, t := range chunk {
 			args = append(args, t)
 		}
-		rows, err := s.read.QueryContext(ctx, `SELECT id, thread_id, mailbox_id, internal_date FROM messages
+		rows, err := s.query(ctx, `SELECT id, thread_id, mailbox_id, internal_date FROM messages
 			WHERE account_id = ? AND thread_id IN (?`+strings.Repeat(",?", len(chunk)-1)+`)
 			ORDER BY thread_id, internal_date, id`, args...)
 		if err != nil {
@@ -294,7 +308,7 @@ func (s *Store) ThreadMembers(ctx context.Context, account store.AccountID, thre
 
 // MailboxThreadCounts implements store.Querier.
 func (s *Store) MailboxThreadCounts(ctx context.Context, mailbox store.MailboxID) (total, unread int, err error) {
-	err = s.read.QueryRowContext(ctx, `SELECT count(DISTINCT thread_id), count(DISTINCT CASE WHEN flags & ? = 0 THEN thread_id END)
+	err = s.queryRow(ctx, `SELECT count(DISTINCT thread_id), count(DISTINCT CASE WHEN flags & ? = 0 THEN thread_id END)
 		FROM messages WHERE mailbox_id = ?`, int(store.FlagSeen), mailbox).Scan(&total, &unread)
 	return total, unread, err
 }

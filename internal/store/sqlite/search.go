@@ -3,14 +3,13 @@ package sqlite
 import (
 	"context"
 	"strings"
-	"unicode"
 
 	"posthorn/internal/store"
 )
 
 // The store.Searcher methods: the search and sort fields of a mailbox in
 // one light query, and full-text matches from the FTS5 table blob_text
-// (keyed by blobs.seq, tokenizer unicode61 with diacritics removed).
+// (keyed by blobs.seq, tokenizer unicode61: case and diacritics folded).
 
 var _ store.Searcher = (*Store)(nil)
 
@@ -24,7 +23,7 @@ func (s *Store) Summaries(ctx context.Context, mailbox store.MailboxID, uids sto
 		chunk := uids[:min(len(uids), maxRangesPerQuery)]
 		uids = uids[len(chunk):]
 		clause, args := uidClause(chunk)
-		rows, err := s.read.QueryContext(ctx, `SELECT uid, internal_date, size, blob_id, sent_date, subject, base_subject,
+		rows, err := s.query(ctx, `SELECT uid, internal_date, size, blob_id, sent_date, subject, base_subject,
 			from_addr, to_addr, cc_addr, bcc_addr, sort_from, sort_to, sort_cc, message_id, in_reply_to, refs, has_attachment
 			FROM messages WHERE mailbox_id = ? AND `+clause+` ORDER BY uid`, append([]any{mailbox}, args...)...)
 		if err != nil {
@@ -57,12 +56,12 @@ func (s *Store) Summaries(ctx context.Context, mailbox store.MailboxID, uids sto
 // MatchText implements store.Searcher with an FTS5 phrase query whose
 // last token is a prefix: "word1 word2"*.
 func (s *Store) MatchText(ctx context.Context, text string) ([]store.BlobID, error) {
-	words := ftsWords(text)
+	words := store.FullTextWords(text)
 	if len(words) == 0 {
 		return nil, store.ErrNotIndexable
 	}
 	q := `"` + strings.Join(words, " ") + `"*`
-	rows, err := s.read.QueryContext(ctx, `SELECT b.id FROM blob_text JOIN blobs b ON b.seq = blob_text.rowid WHERE blob_text MATCH ?`, q)
+	rows, err := s.query(ctx, `SELECT b.id FROM blob_text JOIN blobs b ON b.seq = blob_text.rowid WHERE blob_text MATCH ?`, q)
 	if err != nil {
 		return nil, err
 	}
@@ -76,12 +75,4 @@ func (s *Store) MatchText(ctx context.Context, text string) ([]store.BlobID, err
 		out = append(out, id)
 	}
 	return out, rows.Err()
-}
-
-// ftsWords splits text as the unicode61 tokenizer does: runs of letters,
-// digits and private-use characters; the rest separates.
-func ftsWords(text string) []string {
-	return strings.FieldsFunc(text, func(r rune) bool {
-		return !unicode.IsLetter(r) && !unicode.IsDigit(r) && !unicode.Is(unicode.Co, r) && !unicode.Is(unicode.Mn, r)
-	})
 }

@@ -146,6 +146,10 @@ func testQueryOrderAndPaging(t *testing.T, f Factory) {
 	if res, err := q.QueryMessages(fx.ctx, store.MessageQuery{Account: bob.ID, CalculateTotal: true}); err != nil || res.Total != 0 || len(res.IDs) != 0 {
 		t.Errorf("another account sees %v (total %d), err %v", res.IDs, res.Total, err)
 	}
+	res, err = q.QueryMessages(fx.ctx, store.MessageQuery{Account: bob.ID, Filter: inbox, CalculateTotal: true})
+	if err != nil || res.Total != 0 || len(res.IDs) != 0 {
+		t.Errorf("another account's mailbox named in the filter: %v (total %d), err %v", res.IDs, res.Total, err)
+	}
 }
 
 func testQueryFilters(t *testing.T, f Factory) {

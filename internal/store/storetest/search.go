@@ -95,7 +95,7 @@ func testSearcherMatchText(t *testing.T, f Factory) {
 	}
 	check("marmalade", 0, 3)
 	check("MARMALADE is", 0)
-	check("creme brulee", 1)
+	check("crème brûlée", 1)
 	check("table marmalade")
 	check("dessert", 1)
 	if _, err := se.MatchText(fx.ctx, "-- !!"); !errors.Is(err, store.ErrNotIndexable) {
