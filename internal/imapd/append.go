@@ -134,13 +134,15 @@ func (s *session) appendOne(ap *mailbox.Appender) error {
 		m.Date = p.dateTime()
 		p.sp()
 	}
-	n, sync, _ := p.literalHeader(true)
+	n, sync, bin := p.literalHeader(true)
 	if !p.acceptLiteral(n, sync, s.appendLimit(), true) {
 		return nil
 	}
 	lit := &io.LimitedReader{R: p.br, N: n}
-	// The mailbox service stores line ends as CRLF (RFC 5322 §2.3).
+	// The mailbox service stores line ends as CRLF (RFC 5322 §2.3), but a
+	// literal8 (RFC 3516 §4.4) may carry binary content and is kept as is.
 	m.Body = lit
+	m.Binary = bin
 	err := ap.Add(s.ctx(), m)
 	if _, derr := io.Copy(io.Discard, lit); derr != nil {
 		return connError{derr}

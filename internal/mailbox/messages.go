@@ -17,6 +17,9 @@ type NewMessage struct {
 	Flags    store.Flags
 	Keywords []string
 	Date     time.Time // internal date; zero means now
+	// Binary keeps the body as given: content sent as binary (an IMAP
+	// literal8, RFC 3516) must not have its line ends rewritten.
+	Binary bool
 }
 
 // Append stores messages in one mailbox of the account, all or none (RFC
@@ -52,7 +55,11 @@ func (s *Service) prepare(ctx context.Context, mb store.Mailbox, m NewMessage) (
 	// Messages are stored with CRLF line ends (RFC 5322 §2.3), whatever a
 	// client appended, so sizes reported later (RFC822.SIZE, POP3 LIST)
 	// are those of the bytes served.
-	n, err := io.Copy(io.MultiWriter(w, &buf), io.LimitReader(message.NewCRLFReader(m.Body), s.maxSize+1))
+	body := m.Body
+	if !m.Binary {
+		body = message.NewCRLFReader(body)
+	}
+	n, err := io.Copy(io.MultiWriter(w, &buf), io.LimitReader(body, s.maxSize+1))
 	if err != nil {
 		return store.NewMessage{}, w.Abort, err
 	}

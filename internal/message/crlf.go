@@ -1,67 +1,74 @@
 package message
 
 import (
-	"bufio"
+	"bytes"
 	"io"
 )
 
 // crlfReader turns every bare CR and bare LF of its source into CRLF, so
 // that what it yields never holds a lone line-end octet (RFC 5321 §2.3.8,
-// RFC 5322 §2.3).
+// RFC 5322 §2.3). It converts a chunk at a time, copying the runs between
+// line ends in bulk.
 type crlfReader struct {
-	r       *bufio.Reader
-	pending []byte
-	prevCR  bool
+	r      io.Reader
+	in     []byte
+	out    []byte
+	pend   []byte // converted, not yet returned
+	prevCR bool   // the last octet converted was a CR
+	err    error
 }
 
 // NewCRLFReader returns a reader that yields r with every bare CR and bare
 // LF turned into CRLF; CRLF pairs pass unchanged.
-func NewCRLFReader(r io.Reader) io.Reader { return &crlfReader{r: bufio.NewReaderSize(r, 32<<10)} }
+func NewCRLFReader(r io.Reader) io.Reader {
+	return &crlfReader{r: r, in: make([]byte, 32<<10), out: make([]byte, 0, 64<<10)}
+}
 
 func (c *crlfReader) Read(p []byte) (int, error) {
-	n := 0
-	for n < len(p) {
-		if len(c.pending) > 0 {
-			m := copy(p[n:], c.pending)
-			c.pending = c.pending[m:]
-			n += m
+	for len(c.pend) == 0 {
+		if c.err != nil {
+			if c.prevCR { // a final bare CR becomes CRLF
+				c.prevCR = false
+				c.pend = []byte{'\n'}
+				break
+			}
+			return 0, c.err
+		}
+		n, err := c.r.Read(c.in)
+		c.err = err
+		c.pend = c.convert(c.in[:n])
+	}
+	n := copy(p, c.pend)
+	c.pend = c.pend[n:]
+	return n, nil
+}
+
+// convert rewrites one chunk, carrying a trailing CR's state to the next.
+func (c *crlfReader) convert(in []byte) []byte {
+	out := c.out[:0]
+	for len(in) > 0 {
+		if c.prevCR {
+			c.prevCR = false
+			out = append(out, '\n') // completes CRLF, or follows a bare CR
+			if in[0] == '\n' {
+				in = in[1:]
+			}
 			continue
 		}
-		b, err := c.r.ReadByte()
-		if err != nil {
-			if err == io.EOF && c.prevCR {
-				// A final bare CR becomes CRLF.
-				c.prevCR = false
-				c.pending = []byte{'\n'}
-				continue
-			}
-			if n > 0 && err == io.EOF {
-				return n, nil
-			}
-			return n, err
+		i := bytes.IndexAny(in, "\r\n")
+		if i < 0 {
+			out = append(out, in...)
+			break
 		}
-		switch {
-		case c.prevCR && b == '\n':
-			p[n] = '\n'
-			n++
-			c.prevCR = false
-		case c.prevCR: // bare CR: complete it, then handle b afresh
-			c.prevCR = false
-			c.r.UnreadByte()
-			p[n] = '\n'
-			n++
-		case b == '\r':
-			p[n] = '\r'
-			n++
+		out = append(out, in[:i]...)
+		if in[i] == '\r' {
+			out = append(out, '\r')
 			c.prevCR = true
-		case b == '\n': // bare LF
-			c.pending = []byte{'\n'}
-			p[n] = '\r'
-			n++
-		default:
-			p[n] = b
-			n++
+		} else {
+			out = append(out, '\r', '\n') // a bare LF
 		}
+		in = in[i+1:]
 	}
-	return n, nil
+	c.out = out
+	return out
 }

@@ -22,3 +22,23 @@ func TestCRLFReader(t *testing.T) {
 		}
 	}
 }
+
+// TestCRLFReaderChunks feeds the reader one octet at a time, so every
+// state crosses a chunk boundary.
+func TestCRLFReaderChunks(t *testing.T) {
+	in := "a\r\nb\rc\nd\r\r\n\n.\r"
+	want := "a\r\nb\r\nc\r\nd\r\n\r\n\r\n.\r\n"
+	got, _ := io.ReadAll(NewCRLFReader(iotestOneByte{strings.NewReader(in)}))
+	if string(got) != want {
+		t.Fatalf("got %q, want %q", got, want)
+	}
+}
+
+type iotestOneByte struct{ r io.Reader }
+
+func (o iotestOneByte) Read(p []byte) (int, error) {
+	if len(p) > 1 {
+		p = p[:1]
+	}
+	return o.r.Read(p)
+}

@@ -1,9 +1,11 @@
 package store
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"io"
+	"slices"
 	"time"
 )
 
@@ -243,6 +245,28 @@ func (s UIDSet) Contains(uid UID) bool {
 		}
 	}
 	return false
+}
+
+// Normalize returns the set sorted, with overlapping and adjacent ranges
+// merged and each range's ends in order (IMAP allows "5:1" and "3,1:4").
+func (s UIDSet) Normalize() UIDSet {
+	out := make(UIDSet, 0, len(s))
+	for _, r := range s {
+		if r.First > r.Last {
+			r.First, r.Last = r.Last, r.First
+		}
+		out = append(out, r)
+	}
+	slices.SortFunc(out, func(a, b UIDRange) int { return cmp.Compare(a.First, b.First) })
+	merged := out[:0]
+	for _, r := range out {
+		if n := len(merged); n > 0 && (r.First <= merged[n-1].Last || r.First-1 == merged[n-1].Last) {
+			merged[n-1].Last = max(merged[n-1].Last, r.Last)
+			continue
+		}
+		merged = append(merged, r)
+	}
+	return merged
 }
 
 // UIDSetOf makes a set of the given UIDs.

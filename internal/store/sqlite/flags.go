@@ -10,9 +10,8 @@ import (
 // selectFlags reads the flags of the messages of a mailbox in a UID set,
 // inside a write.
 func (w *wtx) selectFlags(mailbox store.MailboxID, uids store.UIDSet, extra string) ([]msgRow, error) {
-	clause, args := uidClause(uids)
-	rows, err := w.conn.QueryContext(w.ctx, `SELECT `+flagCols+`, size, blob_id FROM messages WHERE mailbox_id = ? AND `+clause+extra+` ORDER BY uid`,
-		append([]any{mailbox}, args...)...)
+	q, args := uidSelect(flagCols+`, size, blob_id`, mailbox, uids, extra)
+	rows, err := w.query(q, args...)
 	if err != nil {
 		return nil, err
 	}

@@ -77,7 +77,7 @@ func (w *wtx) threadOf(account store.AccountID, ix store.MessageIndex) (int64, e
 	}
 	for _, mid := range ids {
 		var t int64
-		err := w.queryRow(`SELECT thread_id FROM messages WHERE account_id = ? AND message_id = ? LIMIT 1`, account, mid).Scan(&t)
+		err := w.queryRow(`SELECT thread_id FROM messages WHERE account_id = ? AND message_id = ? AND message_id <> '' LIMIT 1`, account, mid).Scan(&t)
 		if err == nil {
 			return t, nil
 		}
@@ -158,28 +158,35 @@ func (w *wtx) nextMessageID() (int64, error) {
 	return *w.lastMessageID, nil
 }
 
-// uidClause renders a UID set as SQL over the column uid, with its args.
-func uidClause(set store.UIDSet) (string, []any) {
+// uidSelect builds the query for the messages of a mailbox in a UID set:
+// "SELECT cols FROM messages WHERE <mailbox and set> extra ORDER BY uid".
+// A set of one range (1:* included) is one range scan of the (mailbox_id,
+// uid) index, already in order. A set of several goes in as one JSON
+// parameter ("[[1,5],[9,9]]") whose ranges drive the loop, each range a
+// range scan of the index; so every set has one of two statement shapes.
+// (An OR of terms, one per range, made SQLite scan the whole mailbox when
+// it mixed "uid = ?" with BETWEEN, and failed beyond ~1000 terms.)
+func uidSelect(cols string, mailbox store.MailboxID, set store.UIDSet, extra string) (string, []any) {
+	set = set.Normalize()
 	if len(set) == 0 {
-		return "0", nil
+		return `SELECT ` + cols + ` FROM messages WHERE 0`, nil
+	}
+	if len(set) == 1 {
+		return `SELECT ` + cols + ` FROM messages WHERE mailbox_id = ? AND uid BETWEEN ? AND ?` + extra + ` ORDER BY uid`,
+			[]any{mailbox, set[0].First, set[0].Last}
 	}
 	var b strings.Builder
-	args := make([]any, 0, 2*len(set))
-	b.WriteByte('(')
+	b.WriteByte('[')
 	for i, r := range set {
 		if i > 0 {
-			b.WriteString(" OR ")
+			b.WriteByte(',')
 		}
-		if r.First == r.Last {
-			b.WriteString("uid = ?")
-			args = append(args, r.First)
-			continue
-		}
-		b.WriteString("uid BETWEEN ? AND ?")
-		args = append(args, r.First, r.Last)
+		fmt.Fprintf(&b, "[%d,%d]", r.First, r.Last)
 	}
-	b.WriteByte(')')
-	return b.String(), args
+	b.WriteByte(']')
+	return `WITH r(a, b) AS (SELECT value->>0, value->>1 FROM json_each(?)) SELECT ` + cols +
+			` FROM r CROSS JOIN messages WHERE messages.mailbox_id = ? AND messages.uid BETWEEN r.a AND r.b` + extra + ` ORDER BY messages.uid`,
+		[]any{b.String(), mailbox}
 }
 
 const flagCols = `id, uid, modseq, flags, keywords`
@@ -261,9 +268,8 @@ func collectMessages(rows *sql.Rows, err error) ([]store.Message, error) {
 
 // Messages implements store.MessageStore.
 func (s *Store) Messages(ctx context.Context, id store.MailboxID, uids store.UIDSet) ([]store.Message, error) {
-	clause, args := uidClause(uids)
-	return collectMessages(s.query(ctx, `SELECT `+messageCols+` FROM messages WHERE mailbox_id = ? AND `+clause+` ORDER BY uid`,
-		append([]any{id}, args...)...))
+	q, args := uidSelect(messageCols, id, uids, "")
+	return collectMessages(s.query(ctx, q, args...))
 }
 
 // MessagesByID implements store.MessageStore.

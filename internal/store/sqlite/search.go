@@ -22,10 +22,9 @@ func (s *Store) Summaries(ctx context.Context, mailbox store.MailboxID, uids sto
 	for len(uids) > 0 {
 		chunk := uids[:min(len(uids), maxRangesPerQuery)]
 		uids = uids[len(chunk):]
-		clause, args := uidClause(chunk)
-		rows, err := s.query(ctx, `SELECT uid, internal_date, size, blob_id, sent_date, subject, base_subject,
-			from_addr, to_addr, cc_addr, bcc_addr, sort_from, sort_to, sort_cc, message_id, in_reply_to, refs, has_attachment
-			FROM messages WHERE mailbox_id = ? AND `+clause+` ORDER BY uid`, append([]any{mailbox}, args...)...)
+		q, args := uidSelect(`uid, internal_date, size, blob_id, sent_date, subject, base_subject,
+			from_addr, to_addr, cc_addr, bcc_addr, sort_from, sort_to, sort_cc, message_id, in_reply_to, refs, has_attachment`, mailbox, chunk, "")
+		rows, err := s.query(ctx, q, args...)
 		if err != nil {
 			return nil, err
 		}

@@ -25,6 +25,7 @@ func init() {
 	register("MessagesByIDOrder", testMessagesByID)
 	register("ReopenKeepsData", testReopen)
 	register("ConcurrentAppendsShareAStagedBlob", testConcurrentSharedBlob)
+	register("LargeMixedUIDSets", testLargeUIDSets)
 }
 
 func testAppendAndRead(t *testing.T, f Factory) {
@@ -455,4 +456,44 @@ func testConcurrentSharedBlob(t *testing.T, f Factory) {
 	must(t, err, "Expunge the last")
 	_, err = fx.s.OpenBlob(fx.ctx, blob)
 	wantErr(t, err, store.ErrNotFound, "body after its last message went")
+}
+
+// testLargeUIDSets: sets of thousands of ranges, mixed single UIDs and
+// ranges, unordered and overlapping (as IMAP clients send them) select
+// each message once, in UID order, for reads and writes alike.
+func testLargeUIDSets(t *testing.T, f Factory) {
+	fx := newFixture(t, f)
+	const n = 300
+	for i := 0; i < n; i++ {
+		fx.appendOne(fx.inbox, "x", 0, nil)
+	}
+	var set store.UIDSet
+	want := map[store.UID]bool{}
+	for u := store.UID(n); u >= 1; u -= 3 { // descending singles
+		set = append(set, store.UIDRange{First: u, Last: u})
+		want[u] = true
+	}
+	for u := store.UID(1); u+1 <= n; u += 7 { // overlapping, reversed ranges
+		set = append(set, store.UIDRange{First: u + 1, Last: u})
+		want[u], want[u+1] = true, true
+	}
+	for i := 0; i < 1500; i++ { // many duplicate terms
+		set = append(set, store.UIDRange{First: 2, Last: 2})
+	}
+	want[2] = true
+	got, err := fx.s.Messages(fx.ctx, fx.inbox.ID, set)
+	must(t, err, "Messages with a large set")
+	if len(got) != len(want) {
+		t.Fatalf("got %d messages, want %d", len(got), len(want))
+	}
+	for i, m := range got {
+		if !want[m.UID] || (i > 0 && got[i-1].UID >= m.UID) {
+			t.Fatalf("message %d: UID %d (order or membership wrong)", i, m.UID)
+		}
+	}
+	r, err := fx.s.UpdateFlags(fx.ctx, store.FlagUpdate{MailboxID: fx.inbox.ID, UIDs: set, Op: store.FlagsAdd, Flags: store.FlagFlagged})
+	must(t, err, "UpdateFlags with a large set")
+	if len(r.Updated) != len(want) {
+		t.Fatalf("flagged %d, want %d", len(r.Updated), len(want))
+	}
 }
