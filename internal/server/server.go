@@ -147,6 +147,9 @@ func (s *Server) build() error {
 	if err := s.buildPOP3(); err != nil {
 		return err
 	}
+	if err := s.buildHTTP(); err != nil {
+		return err
+	}
 	smtpOpts := func(role smtpd.Role, tlsConf *tls.Config) smtpd.Options {
 		o := smtpd.Options{
 			Role: role, Hostname: cfg.Hostname, Delivery: s.Delivery, Accounts: s.Accounts, TLS: tlsConf,
