@@ -25,16 +25,6 @@ func (s *Service) querier() (store.Querier, error) {
 	return q, nil
 }
 
-// PrepareQueries lets the store create what account-wide queries need; the
-// composition root calls it once at start-up (see store.Querier).
-func (s *Service) PrepareQueries(ctx context.Context) error {
-	q, err := s.querier()
-	if err != nil {
-		return err
-	}
-	return q.PrepareQueries(ctx)
-}
-
 // AccountModSeq returns the account's current MODSEQ: the state of all its
 // mail data (RFC 8620 §1.6 state strings are made from it).
 func (s *Service) AccountModSeq(ctx context.Context, acct store.AccountID) (store.ModSeq, error) {

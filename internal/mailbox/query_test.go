@@ -12,9 +12,6 @@ type noQuerier struct{ store.Store }
 
 func TestQueryChecksOwnership(t *testing.T) {
 	fx := newFixture(t)
-	if err := fx.svc.PrepareQueries(fx.ctx); err != nil {
-		t.Fatal(err)
-	}
 	other, err := fx.st.CreateAccount(fx.ctx, store.NewAccount{Address: "b@example.test", PasswordHash: "x",
 		Mailboxes: []store.NewMailbox{{Name: "INBOX"}}})
 	if err != nil {
@@ -67,9 +64,6 @@ func TestQueryChecksOwnership(t *testing.T) {
 
 func TestQueryNeedsQuerier(t *testing.T) {
 	fx := newFixture(t, func(s store.Store) store.Store { return noQuerier{s} })
-	if err := fx.svc.PrepareQueries(fx.ctx); !errors.Is(err, ErrUnsupported) {
-		t.Errorf("PrepareQueries: %v", err)
-	}
 	if _, err := fx.svc.Query(fx.ctx, MessageQuery{Account: fx.acct.ID}); !errors.Is(err, ErrUnsupported) {
 		t.Errorf("Query: %v", err)
 	}

@@ -1,7 +1,6 @@
 package server
 
 import (
-	"context"
 	"errors"
 	"net"
 	"net/http"
@@ -39,14 +38,6 @@ func (s *Server) buildHTTP() error {
 	}
 	if s.Mailboxes == nil {
 		s.Mailboxes = mailbox.New(mailbox.Options{Store: s.Store, Logger: s.log, MaxMessageSize: cfg.Limits.MaxMessageSize})
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
-	defer cancel()
-	if err := s.Mailboxes.PrepareQueries(ctx); err != nil {
-		if !errors.Is(err, mailbox.ErrUnsupported) {
-			return err
-		}
-		s.log.Warn("the store cannot answer JMAP queries", "err", err)
 	}
 	js := jmap.New(jmap.Options{
 		Mailboxes: s.Mailboxes, Accounts: s.Accounts, Delivery: s.Delivery, Hostname: cfg.Hostname, Logger: s.log,

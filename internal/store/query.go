@@ -17,11 +17,6 @@ import (
 //
 // All results are computed in one consistent snapshot per call.
 type Querier interface {
-	// PrepareQueries creates what the queries need (indexes on the
-	// message table) when it is missing. It is idempotent and may take a
-	// while on a large existing store; the composition root calls it once
-	// at start-up.
-	PrepareQueries(ctx context.Context) error
 	// QueryMessages returns the ids of the account's messages that match
 	// q.Filter, sorted by q.Sort, from q.Position (or the anchor), at most
 	// q.Limit of them. An anchor that is not among the results is

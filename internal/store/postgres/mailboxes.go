@@ -156,9 +156,14 @@ func (s *Store) DeleteMailbox(ctx context.Context, id store.MailboxID) error {
 		if err := w.releaseBlobs(`SELECT blob_id, count(*) FROM messages WHERE mailbox_id = $1 GROUP BY blob_id`, id); err != nil {
 			return err
 		}
+		// Its messages leave tombstones like an expunge (and the older
+		// tombstones stay), so account-wide /changes can report them.
+		if _, err := w.exec(`INSERT INTO tombstones (account_id, mailbox_id, uid, message_id, modseq, moved)
+			SELECT account_id, mailbox_id, uid, id, $2, false FROM messages WHERE mailbox_id = $1`, id, ms); err != nil {
+			return err
+		}
 		for _, q := range []string{
 			`DELETE FROM messages WHERE mailbox_id = $1`,
-			`DELETE FROM tombstones WHERE mailbox_id = $1`,
 			`DELETE FROM mailboxes WHERE id = $1`,
 		} {
 			if _, err := w.exec(q, id); err != nil {

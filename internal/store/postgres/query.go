@@ -8,36 +8,11 @@ import (
 	"strings"
 
 	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgconn"
 
 	"posthorn/internal/store"
 )
 
 var _ store.Querier = (*Store)(nil)
-
-// queryIndexes are the indexes the JMAP queries need: messages of a
-// mailbox or of an account in internal-date order with the id as
-// tie-breaker, so that the first page of a large mailbox is an index walk.
-var queryIndexes = []string{
-	`CREATE INDEX IF NOT EXISTS messages_mailbox_date ON messages(mailbox_id, internal_date, id)`,
-	`CREATE INDEX IF NOT EXISTS messages_account_date ON messages(account_id, internal_date, id)`,
-}
-
-// PrepareQueries implements store.Querier. Two nodes creating the same
-// index at once may collide in the catalog (23505); the loser finds the
-// index made and goes on.
-func (s *Store) PrepareQueries(ctx context.Context) error {
-	for _, q := range queryIndexes {
-		if _, err := s.pool.Exec(ctx, q); err != nil {
-			var pe *pgconn.PgError
-			if errors.As(err, &pe) && (pe.Code == "23505" || pe.Code == "42P07") {
-				continue
-			}
-			return fmt.Errorf("postgres: %s: %w", q, err)
-		}
-	}
-	return nil
-}
 
 // sqlBuilder accumulates SQL text with numbered placeholders.
 type sqlBuilder struct {

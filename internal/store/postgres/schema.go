@@ -161,6 +161,13 @@ CREATE TABLE dkim_keys (
 	PRIMARY KEY (domain, selector)
 );
 `,
+	// 3: messages of a mailbox or of an account in internal-date order
+	// with the id as tie-breaker, so that the first page of a large
+	// mailbox is an index walk, not a sort (JMAP Email/query).
+	`
+CREATE INDEX messages_mailbox_date ON messages(mailbox_id, internal_date, id);
+CREATE INDEX messages_account_date ON messages(account_id, internal_date, id);
+`,
 }
 
 // migrate applies the migrations the schema lacks, all in one transaction

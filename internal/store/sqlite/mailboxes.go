@@ -243,9 +243,14 @@ func (s *Store) DeleteMailbox(ctx context.Context, id store.MailboxID) error {
 		if err := w.releaseBlobs(`SELECT blob_id, count(*) FROM messages WHERE mailbox_id = ? GROUP BY blob_id`, id); err != nil {
 			return err
 		}
+		// Its messages leave tombstones like an expunge (and the older
+		// tombstones stay), so account-wide /changes can report them.
+		if _, err := w.exec(`INSERT INTO tombstones (account_id, mailbox_id, uid, message_id, modseq, moved)
+			SELECT account_id, mailbox_id, uid, id, ?, 0 FROM messages WHERE mailbox_id = ?`, ms, id); err != nil {
+			return err
+		}
 		for _, q := range []string{
 			`DELETE FROM messages WHERE mailbox_id = ?`,
-			`DELETE FROM tombstones WHERE mailbox_id = ?`,
 			`DELETE FROM mailboxes WHERE id = ?`,
 		} {
 			if _, err := w.exec(q, id); err != nil {

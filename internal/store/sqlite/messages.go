@@ -285,7 +285,7 @@ func (s *Store) MessagesByID(ctx context.Context, account store.AccountID, ids [
 		for _, id := range chunk {
 			args = append(args, id)
 		}
-		ms, err := collectMessages(s.query(ctx, `SELECT `+messageCols+` FROM messages WHERE account_id = ? AND id IN (?`+
+		ms, err := collectMessages(s.query(ctx, `SELECT `+messageCols+` FROM messages WHERE +account_id = ? AND id IN (?`+
 			strings.Repeat(",?", len(chunk)-1)+`)`, args...))
 		if err != nil {
 			return nil, err

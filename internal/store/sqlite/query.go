@@ -12,27 +12,6 @@ import (
 
 var _ store.Querier = (*Store)(nil)
 
-// queryIndexes are the indexes the JMAP queries need: messages of a
-// mailbox or of an account in internal-date order (the rowid, which is
-// the message id, breaks ties inside each index entry), so that the first
-// page of a 100,000-message mailbox is an index walk, not a sort.
-var queryIndexes = []string{
-	`CREATE INDEX IF NOT EXISTS messages_mailbox_date ON messages(mailbox_id, internal_date)`,
-	`CREATE INDEX IF NOT EXISTS messages_account_date ON messages(account_id, internal_date)`,
-}
-
-// PrepareQueries implements store.Querier.
-func (s *Store) PrepareQueries(ctx context.Context) error {
-	return s.write(ctx, func(w *wtx) error {
-		for _, q := range queryIndexes {
-			if _, err := w.conn.ExecContext(w.ctx, q); err != nil {
-				return fmt.Errorf("sqlite: %s: %w", q, err)
-			}
-		}
-		return nil
-	})
-}
-
 // sqlBuilder accumulates SQL text and its arguments.
 type sqlBuilder struct {
 	b    strings.Builder

@@ -162,6 +162,14 @@ INSERT INTO blob_text(blob_text, rank) VALUES ('automerge', 16);
 INSERT INTO blob_text(blob_text, rank) VALUES ('crisismerge', 64);
 INSERT INTO blob_text(blob_text, rank) VALUES ('hashsize', 33554432);
 `,
+	// 4: messages of a mailbox or of an account in internal-date order
+	// (the rowid, the message id, breaks ties inside each index entry), so
+	// that the first page of a 100,000-message mailbox is an index walk,
+	// not a sort (JMAP Email/query, IMAP SORT ARRIVAL).
+	`
+CREATE INDEX messages_mailbox_date ON messages(mailbox_id, internal_date);
+CREATE INDEX messages_account_date ON messages(account_id, internal_date);
+`,
 }
 
 // migrate applies the migrations the database lacks, each in its own

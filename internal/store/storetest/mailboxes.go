@@ -200,3 +200,30 @@ func testSubscribeSpecialUse(t *testing.T, f Factory) {
 	}
 	wantErr(t, fx.s.SetSubscribed(fx.ctx, 999999, true), store.ErrNotFound, "SetSubscribed unknown")
 }
+
+func init() {
+	register("DeleteMailboxLeavesTombstones", testDeleteMailboxTombstones)
+}
+
+// testDeleteMailboxTombstones: deleting a mailbox records its messages as
+// expunged at the deletion's MODSEQ, for account-wide change logs.
+func testDeleteMailboxTombstones(t *testing.T, f Factory) {
+	fx := newFixture(t, f)
+	q, ok := fx.s.(store.Querier)
+	if !ok {
+		t.Skip("no store.Querier")
+	}
+	m, _ := fx.s.CreateMailbox(fx.ctx, fx.acct.ID, store.NewMailbox{Name: "Gone"})
+	a := fx.appendN(m, 2, 0)
+	before := fx.modseq(fx.acct.ID)
+	must(t, fx.s.DeleteMailbox(fx.ctx, m.ID), "DeleteMailbox")
+	ch, err := q.AccountChanges(fx.ctx, fx.acct.ID, before, 100)
+	must(t, err, "AccountChanges")
+	gone := map[store.MessageID]bool{}
+	for _, tb := range ch.Gone {
+		gone[tb.MessageID] = true
+	}
+	if !gone[a[0].ID] || !gone[a[1].ID] {
+		t.Fatalf("messages of a deleted mailbox not reported destroyed: %+v", ch)
+	}
+}

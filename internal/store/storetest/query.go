@@ -29,8 +29,6 @@ func (fx *fixture) querier() store.Querier {
 	if !ok {
 		fx.t.Fatalf("%T does not implement store.Querier", fx.s)
 	}
-	must(fx.t, q.PrepareQueries(fx.ctx), "PrepareQueries")
-	must(fx.t, q.PrepareQueries(fx.ctx), "PrepareQueries again") // idempotent
 	return q
 }
 
