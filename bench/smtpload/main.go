@@ -13,12 +13,21 @@
 //
 //	smtpload -addr 127.0.0.1:2525 -to bench@bench.test -sessions 20 -messages 20000 -size 4096
 //
+// With -starttls each session upgrades to TLS after its first EHLO (RFC
+// 3207; the certificate is not verified: a load tool on loopback), and with
+// -auth user:password it authenticates with AUTH PLAIN (RFC 4954, RFC 4616)
+// before its first message, as a mail program on the submission port does:
+//
+//	smtpload -addr 127.0.0.1:2587 -auth bench@bench.test:password -to sink@sink.test
+//
 // It only ever connects to the address given, and refuses any that is not
 // a loopback address unless -allow-remote is set.
 package main
 
 import (
 	"bufio"
+	"crypto/tls"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"flag"
@@ -48,6 +57,8 @@ type config struct {
 	label       string
 	jsonOut     bool
 	allowRemote bool
+	starttls    bool
+	auth        string // "user:password" for AUTH PLAIN; "" for none
 }
 
 // result is what one run measured.
@@ -81,6 +92,8 @@ func main() {
 	flag.StringVar(&c.label, "label", "", "name of this run in the report")
 	flag.BoolVar(&c.jsonOut, "json", false, "print the result as one JSON object")
 	flag.BoolVar(&c.allowRemote, "allow-remote", false, "allow a server address that is not loopback")
+	flag.BoolVar(&c.starttls, "starttls", false, "STARTTLS after EHLO (the certificate is not verified)")
+	flag.StringVar(&c.auth, "auth", "", "user:password to authenticate with (AUTH PLAIN) once per session")
 	flag.Parse()
 	if err := c.check(); err != nil {
 		fmt.Fprintln(os.Stderr, "smtpload:", err)
@@ -106,6 +119,8 @@ func (c config) check() error {
 		return errors.New("need -sessions >= 1 and -messages >= -sessions")
 	case c.size < 256:
 		return errors.New("-size must be at least 256")
+	case c.auth != "" && !strings.Contains(c.auth, ":"):
+		return errors.New("-auth wants user:password")
 	}
 	host, _, err := net.SplitHostPort(c.addr)
 	if err != nil {
@@ -193,14 +208,14 @@ func session(c config, id, n int) ([]time.Duration, error) {
 		return nil, err
 	}
 	defer conn.Close()
-	cl := &client{conn: conn, r: bufio.NewReaderSize(conn, 4096), w: bufio.NewWriterSize(conn, 16<<10), timeout: c.timeout}
+	cl := &client{timeout: c.timeout}
+	cl.setConn(conn)
 	if _, err := cl.reply(220); err != nil {
 		return nil, fmt.Errorf("greeting: %w", err)
 	}
-	cl.w.WriteString("EHLO " + c.helo + "\r\n")
-	ehlo, err := cl.flushReply(250)
+	ehlo, err := cl.hello(c)
 	if err != nil {
-		return nil, fmt.Errorf("EHLO: %w", err)
+		return nil, err
 	}
 	pipe := c.pipelining && strings.Contains(ehlo, "PIPELINING")
 	body, err := messageBody(c, id)
@@ -218,6 +233,55 @@ func session(c config, id, n int) ([]time.Duration, error) {
 	cl.w.WriteString("QUIT\r\n")
 	cl.flushReply(221)
 	return lat, nil
+}
+
+// setConn starts reading and writing on conn (again after STARTTLS).
+func (cl *client) setConn(conn net.Conn) {
+	cl.conn = conn
+	cl.r = bufio.NewReaderSize(conn, 4096)
+	cl.w = bufio.NewWriterSize(conn, 16<<10)
+}
+
+// hello says EHLO, then STARTTLS and EHLO again when asked to, then
+// AUTH PLAIN when asked to; it returns the last EHLO reply.
+func (cl *client) hello(c config) (string, error) {
+	cl.w.WriteString("EHLO " + c.helo + "\r\n")
+	ehlo, err := cl.flushReply(250)
+	if err != nil {
+		return "", fmt.Errorf("EHLO: %w", err)
+	}
+	if c.starttls {
+		if !strings.Contains(ehlo, "STARTTLS") {
+			return "", errors.New("the server does not offer STARTTLS")
+		}
+		cl.w.WriteString("STARTTLS\r\n")
+		if _, err := cl.flushReply(220); err != nil {
+			return "", fmt.Errorf("STARTTLS: %w", err)
+		}
+		host, _, _ := net.SplitHostPort(c.addr)
+		tc := tls.Client(cl.conn, &tls.Config{ServerName: host, InsecureSkipVerify: true})
+		tc.SetDeadline(time.Now().Add(c.timeout))
+		if err := tc.Handshake(); err != nil {
+			return "", fmt.Errorf("TLS: %w", err)
+		}
+		tc.SetDeadline(time.Time{})
+		cl.setConn(tc)
+		// RFC 3207 §4.2: the client forgets what it knew and asks again.
+		cl.w.WriteString("EHLO " + c.helo + "\r\n")
+		if ehlo, err = cl.flushReply(250); err != nil {
+			return "", fmt.Errorf("EHLO after STARTTLS: %w", err)
+		}
+	}
+	if c.auth != "" {
+		user, pass, _ := strings.Cut(c.auth, ":")
+		// RFC 4616: authzid NUL authcid NUL passwd, sent as the initial response.
+		ir := base64.StdEncoding.EncodeToString([]byte("\x00" + user + "\x00" + pass))
+		cl.w.WriteString("AUTH PLAIN " + ir + "\r\n")
+		if _, err := cl.flushReply(235); err != nil {
+			return "", fmt.Errorf("AUTH: %w", err)
+		}
+	}
+	return ehlo, nil
 }
 
 // send runs one transaction and returns the time from the flush of the

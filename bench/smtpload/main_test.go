@@ -2,13 +2,20 @@ package main
 
 import (
 	"bytes"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
 	"io"
+	"math/big"
 	"net"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/emersion/go-sasl"
 	"github.com/emersion/go-smtp"
 )
 
@@ -82,7 +89,10 @@ type sink struct {
 
 func (s *sink) NewSession(*smtp.Conn) (smtp.Session, error) { return &sinkSession{s: s}, nil }
 
-type sinkSession struct{ s *sink }
+type sinkSession struct {
+	s    *sink
+	user string // authenticated as
+}
 
 func (*sinkSession) Reset()                               {}
 func (*sinkSession) Logout() error                        { return nil }
@@ -143,5 +153,98 @@ func TestRunAgainstServer(t *testing.T) {
 		pipelining: true, timeout: time.Minute})
 	if r.Accepted != 0 || r.Failed != 6 || !strings.Contains(r.FirstFail, "550") {
 		t.Fatalf("refusing server: %+v", r)
+	}
+}
+
+// authSink is a sink whose sessions offer AUTH PLAIN for user "u",
+// password "p", and record who sent each message.
+type authSink struct {
+	sink
+	users []string
+}
+
+func (s *authSink) NewSession(*smtp.Conn) (smtp.Session, error) {
+	return &authSession{sinkSession: sinkSession{s: &s.sink}, a: s}, nil
+}
+
+type authSession struct {
+	sinkSession
+	a *authSink
+}
+
+func (*authSession) AuthMechanisms() []string { return []string{sasl.Plain} }
+
+func (as *authSession) Auth(string) (sasl.Server, error) {
+	return sasl.NewPlainServer(func(_, user, pass string) error {
+		if user != "u" || pass != "p" {
+			return &smtp.SMTPError{Code: 535, EnhancedCode: smtp.EnhancedCode{5, 7, 8}, Message: "bad credentials"}
+		}
+		as.user = user
+		return nil
+	}), nil
+}
+
+func (as *authSession) Data(r io.Reader) error {
+	as.a.mu.Lock()
+	as.a.users = append(as.a.users, as.user)
+	as.a.mu.Unlock()
+	return as.sinkSession.Data(r)
+}
+
+// selfSigned makes a throwaway certificate for 127.0.0.1.
+func selfSigned(t *testing.T) tls.Certificate {
+	t.Helper()
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl := &x509.Certificate{SerialNumber: big.NewInt(1), NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour),
+		IPAddresses: []net.IP{net.IPv4(127, 0, 0, 1)}}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key}
+}
+
+func TestRunWithSTARTTLSAndAuth(t *testing.T) {
+	be := &authSink{}
+	srv := smtp.NewServer(be)
+	srv.Domain = "sink.test"
+	srv.TLSConfig = &tls.Config{Certificates: []tls.Certificate{selfSigned(t)}}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	go srv.Serve(ln)
+	defer srv.Close()
+	base := config{addr: ln.Addr().String(), from: "a@b.test", to: "c@d.test", helo: "h.test", sessions: 2, messages: 6,
+		size: 1024, pipelining: true, timeout: time.Minute}
+
+	// STARTTLS, then AUTH PLAIN (the server allows AUTH only over TLS).
+	c := base
+	c.starttls, c.auth = true, "u:p"
+	if r := run(c); r.Accepted != 6 || r.Failed != 0 {
+		t.Fatalf("STARTTLS and AUTH: %+v", r)
+	}
+	be.mu.Lock()
+	if len(be.users) != 6 || be.users[0] != "u" || be.users[5] != "u" || len(be.sizes) != 6 || be.sizes[0] != 1024 {
+		t.Fatalf("server saw users %q, sizes %v", be.users, be.sizes)
+	}
+	be.mu.Unlock()
+
+	// A wrong password fails every message of every session, visibly.
+	c.auth = "u:wrong"
+	if r := run(c); r.Accepted != 0 || r.Failed != 6 || !strings.Contains(r.FirstFail, "AUTH") || !strings.Contains(r.FirstFail, "535") {
+		t.Fatalf("wrong password: %+v", r)
+	}
+	// Without TLS this server offers no AUTH: refused, not skipped.
+	c = base
+	c.auth = "u:p"
+	if r := run(c); r.Accepted != 0 || r.Failed != 6 || !strings.Contains(r.FirstFail, "AUTH") {
+		t.Fatalf("AUTH without TLS: %+v", r)
+	}
+	if err := (config{addr: "127.0.0.1:25", to: "x@y", sessions: 1, messages: 1, size: 4096, auth: "nocolon"}).check(); err == nil {
+		t.Error("-auth without a colon was accepted")
 	}
 }

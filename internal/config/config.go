@@ -116,6 +116,11 @@ type Queue struct {
 	Routes      []Route    `toml:"route"`
 	// MTASTS honours the MTA-STS policies of destination domains.
 	MTASTS bool `toml:"mta_sts"`
+	// PerDestination bounds the connections open at once to one
+	// destination domain.
+	PerDestination int `toml:"per_destination"`
+	// MaxPerConnection bounds the messages sent over one connection.
+	MaxPerConnection int `toml:"max_per_connection"`
 }
 
 // Route sends mail for one domain to a fixed host, before any MX lookup.
@@ -180,6 +185,9 @@ func Default() Config {
 			Lifetime:    Duration(120 * time.Hour),
 			DelayNotice: Duration(4 * time.Hour),
 			MTASTS:      true,
+
+			PerDestination:   8,
+			MaxPerConnection: 100,
 		},
 		MX:     MX{Checks: true},
 		MTASTS: MTASTS{Mode: "testing", MaxAge: Duration(7 * 24 * time.Hour)},
@@ -270,6 +278,12 @@ func (c *Config) Validate() error {
 	}
 	if c.Queue.Lifetime <= 0 {
 		bad("queue.lifetime", "must be positive")
+	}
+	if c.Queue.PerDestination < 1 {
+		bad("queue.per_destination", "must be at least 1")
+	}
+	if c.Queue.MaxPerConnection < 1 {
+		bad("queue.max_per_connection", "must be at least 1")
 	}
 	if c.Queue.DelayNotice < 0 {
 		bad("queue.delay_notice", "must not be negative")

@@ -6,6 +6,7 @@ import (
 	"crypto/tls"
 	"errors"
 	"io"
+	"sync"
 	"time"
 
 	"posthorn/internal/queue/smtpclient"
@@ -51,6 +52,20 @@ func (q *Queue) deliverDomain(ctx context.Context, domain string, entries []stor
 		info.tls = tls.VersionName(st.Version) + " " + tls.CipherSuiteName(st.CipherSuite)
 	}
 	_, info.peerDSN = c.Ext("DSN")
+	// Each message's outcome is saved (an fsynced store write) by a
+	// settler beside the connection, so the next message goes out while
+	// the last one is recorded; all are saved before the worker returns.
+	settled := make(chan store.QueueEntry, 16)
+	var settlers sync.WaitGroup
+	settlers.Add(1)
+	go func() {
+		defer settlers.Done()
+		for e := range settled {
+			q.settle(ctx, e, info)
+		}
+	}()
+	defer settlers.Wait()
+	defer close(settled)
 	sent := 0
 	broken := false
 	for len(entries) > 0 && !broken {
@@ -60,7 +75,8 @@ func (q *Queue) deliverDomain(ctx context.Context, domain string, entries []stor
 				q.release(ctx, entries[i:])
 				break
 			}
-			if sent > 0 {
+			// RFC 5321 §4.1.1.4: a completed transaction needs no RSET.
+			if c.InTransaction() {
 				if err := c.Reset(); err != nil {
 					broken = true
 					q.release(ctx, entries[i:])
@@ -68,7 +84,7 @@ func (q *Queue) deliverDomain(ctx context.Context, domain string, entries []stor
 				}
 			}
 			broken = q.sendEntry(ctx, c, &e, info)
-			q.settle(ctx, e, info)
+			settled <- e
 			sent++
 		}
 		entries = nil

@@ -204,6 +204,10 @@ func TestConnectionReuse(t *testing.T) {
 	if c := h.sink.Connections(); c != 1 {
 		t.Fatalf("5 messages for one domain used %d connections", c)
 	}
+	// RFC 5321 §4.1.1.4: after a completed transaction no RSET is needed.
+	if r := h.sink.Resets(); r != 0 {
+		t.Fatalf("%d RSETs between completed transactions", r)
+	}
 }
 
 func TestMaxPerConnection(t *testing.T) {

@@ -58,6 +58,23 @@ func TestFiveDaysOfRetries(t *testing.T) {
 	}
 }
 
+// TestResetAfterRefusedTransaction: when every recipient of a message is
+// refused, the transaction stays open, so RSET comes before the next one.
+func TestResetAfterRefusedTransaction(t *testing.T) {
+	h := newHarness(t, smtpsink.Options{RcptReply: func(a string) string {
+		if a == "nobody@remote.test" {
+			return "550 5.1.1 no such user"
+		}
+		return ""
+	}}, nil)
+	h.enqueue("alice@example.test", body, "nobody@remote.test")
+	h.enqueue("alice@example.test", body, "bob@remote.test")
+	h.run()
+	if h.sink.Connections() != 1 || h.sink.Resets() != 1 || len(h.sink.Messages()) != 1 {
+		t.Fatalf("connections %d, RSETs %d, messages %d", h.sink.Connections(), h.sink.Resets(), len(h.sink.Messages()))
+	}
+}
+
 func TestPermanentFailureBounces(t *testing.T) {
 	h := newHarness(t, smtpsink.Options{RcptReply: func(a string) string {
 		if a == "nobody@remote.test" {

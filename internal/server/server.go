@@ -134,6 +134,7 @@ func (s *Server) build() error {
 		Store: s.Store, Bouncer: s.Delivery, Hostname: cfg.Hostname,
 		Retry: durations(cfg.Queue.Retry), Lifetime: cfg.Queue.Lifetime.D(), DelayNotice: cfg.Queue.DelayNotice.D(),
 		Smarthost: cfg.Queue.Smarthost, Routes: routes(cfg.Queue.Routes), Logger: s.log, MTASTS: s.Trust.STS,
+		PerDestination: cfg.Queue.PerDestination, MaxPerConnection: cfg.Queue.MaxPerConnection,
 	}
 	if s.resolver != nil {
 		qo.Resolver = s.resolver

@@ -50,6 +50,7 @@ type Client struct {
 	// Injected counts octets the server sent between its STARTTLS reply
 	// and the TLS handshake; they were discarded unread.
 	Injected int
+	inTx     bool // a MAIL transaction is open (RSET needed before the next)
 }
 
 // NewClient reads the greeting from an open connection. On a non-220
@@ -174,6 +175,11 @@ func (c *Client) StartTLS(cfg *tls.Config, helo string) error {
 	return c.Hello(helo)
 }
 
+// InTransaction reports whether a transaction is still open on the server
+// (MAIL sent, data not completed), so that RSET is due before the next
+// message.
+func (c *Client) InTransaction() bool { return c.inTx }
+
 // Reset sends RSET (between messages on one connection).
 func (c *Client) Reset() error {
 	rep, _, err := c.cmd(c.timeouts.Command, "RSET", "RSET")
@@ -183,6 +189,7 @@ func (c *Client) Reset() error {
 	if rep.Code != 250 {
 		return &Error{Command: "RSET", Reply: rep}
 	}
+	c.inTx = false
 	return nil
 }
 

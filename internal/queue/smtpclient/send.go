@@ -61,6 +61,7 @@ func (c *Client) Send(env Envelope, open Opener) (Result, error) {
 	}
 	_, pipelining := c.Ext("PIPELINING")
 	_, chunking := c.Ext("CHUNKING")
+	c.inTx = true
 	c.readDeadline(c.timeouts.Command)
 	c.w.WriteString(c.mailLine(env, info) + "\r\n")
 	var mailRep Reply
@@ -101,9 +102,14 @@ func (c *Client) Send(env Envelope, open Opener) (Result, error) {
 			accepted++
 		}
 	}
-	final, err := c.sendData(body, info, chunking, dataPipelined, mailRep.Positive() && accepted > 0)
+	final, done, err := c.sendData(body, info, chunking, dataPipelined, mailRep.Positive() && accepted > 0)
 	if err != nil {
 		return res, err
+	}
+	if done {
+		// RFC 5321 §4.1.1.4: the end of the data ends the transaction,
+		// whatever the reply; no RSET is needed before the next MAIL.
+		c.inTx = false
 	}
 	if !mailRep.Positive() {
 		return res, &Error{Command: "MAIL", Reply: mailRep}
@@ -117,32 +123,33 @@ func (c *Client) Send(env Envelope, open Opener) (Result, error) {
 }
 
 // sendData sends the message data when go is set, else closes a pipelined
-// DATA that the server may have accepted anyway (RFC 2920 §3.1).
-func (c *Client) sendData(body Opener, info bodyInfo, chunking, dataPipelined, goAhead bool) (Reply, error) {
+// DATA that the server may have accepted anyway (RFC 2920 §3.1). done
+// reports that the data phase ended (so the transaction did too).
+func (c *Client) sendData(body Opener, info bodyInfo, chunking, dataPipelined, goAhead bool) (rep Reply, done bool, err error) {
 	if dataPipelined {
 		rep, err := c.flushReply("DATA", c.timeouts.DataInit)
 		if err != nil {
-			return Reply{}, err
+			return Reply{}, false, err
 		}
 		if rep.Code != 354 {
 			if goAhead {
-				return rep, nil // DATA refused: that is every recipient's reply
+				return rep, false, nil // DATA refused: that is every recipient's reply
 			}
-			return Reply{}, nil
+			return Reply{}, false, nil
 		}
 		if !goAhead {
 			// No valid recipient, yet the server wants data: end it empty.
 			c.w.WriteString(".\r\n")
 			_, err := c.flushReply("DATA", c.timeouts.DataEnd)
-			return Reply{}, err
+			return Reply{}, err == nil, err
 		}
 	}
 	if !goAhead {
-		return Reply{}, nil
+		return Reply{}, false, nil
 	}
 	r, err := body()
 	if err != nil {
-		return Reply{}, &Error{Command: "DATA", Err: err}
+		return Reply{}, false, &Error{Command: "DATA", Err: err}
 	}
 	defer r.Close()
 	if chunking {
@@ -151,24 +158,26 @@ func (c *Client) sendData(body Opener, info bodyInfo, chunking, dataPipelined, g
 		c.readDeadline(c.timeouts.Block)
 		c.w.WriteString("BDAT " + strconv.FormatInt(info.size, 10) + " LAST\r\n")
 		if _, err := io.Copy(&deadlineWriter{c: c}, r); err != nil {
-			return Reply{}, &Error{Command: "BDAT", Err: err}
+			return Reply{}, false, &Error{Command: "BDAT", Err: err}
 		}
-		return c.flushReply("BDAT", c.timeouts.DataEnd)
+		rep, err := c.flushReply("BDAT", c.timeouts.DataEnd)
+		return rep, err == nil, err
 	}
 	if !dataPipelined {
 		c.w.WriteString("DATA\r\n")
 		rep, err := c.flushReply("DATA", c.timeouts.DataInit)
 		if err == nil && rep.Code != 354 {
-			return rep, nil
+			return rep, false, nil
 		}
 		if err != nil {
-			return Reply{}, err
+			return Reply{}, false, err
 		}
 	}
 	if err := writeDotStuffed(c.w, &deadlineReader{c: c, r: r}); err != nil {
-		return Reply{}, &Error{Command: "DATA", Err: err}
+		return Reply{}, false, &Error{Command: "DATA", Err: err}
 	}
-	return c.flushReply("DATA", c.timeouts.DataEnd)
+	rep, err = c.flushReply("DATA", c.timeouts.DataEnd)
+	return rep, err == nil, err
 }
 
 // prepare normalises line ends and, for a server without 8BITMIME,

@@ -57,6 +57,7 @@ type Sink struct {
 	opts  Options
 	ln    net.Listener
 	conns atomic.Int64
+	rsets atomic.Int64
 	mu    sync.Mutex
 	msgs  []Message
 	wg    sync.WaitGroup
@@ -86,6 +87,9 @@ func (s *Sink) Close() error {
 
 // Connections counts the connections accepted so far.
 func (s *Sink) Connections() int { return int(s.conns.Load()) }
+
+// Resets counts the RSET commands received so far.
+func (s *Sink) Resets() int { return int(s.rsets.Load()) }
 
 // Messages returns what was received so far.
 func (s *Sink) Messages() []Message {
@@ -238,6 +242,7 @@ func (s *Sink) session(raw net.Conn, index int) {
 				c.reply("250 2.0.0 chunk ok")
 			}
 		case "RSET":
+			s.rsets.Add(1)
 			cur = nil
 			c.reply("250 2.0.0 ok")
 		case "NOOP":
