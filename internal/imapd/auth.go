@@ -9,6 +9,8 @@ import (
 	"strings"
 
 	"github.com/klauspost/compress/flate"
+
+	"posthorn/internal/inflate"
 )
 
 // Commands of any state and of the not-authenticated state (RFC 9051
@@ -283,10 +285,12 @@ func cmdCompress(s *session, c *command) error {
 	}
 	// Data the client sent after the command is already compressed: the
 	// inflater reads it from the old buffer before the connection. Clients
-	// such as mbsync end their writes with Z_PARTIAL_FLUSH, which does not
-	// byte-align the stream, so the inflater must hand out each block as
-	// it ends (the standard library's keeps it until the window fills).
-	zr := flate.NewReaderOpts(s.br, flate.WithPartialBlock())
+	// such as mbsync end each command with Z_PARTIAL_FLUSH or Z_SYNC_FLUSH
+	// and wait for the answer, so every octet sent must come out before
+	// the inflater reads on. Go's inflaters (compress/flate, klauspost's)
+	// hold the last symbols back until more input arrives, and the session
+	// hangs; package inflate hands each octet out as it is decoded.
+	zr := inflate.NewReader(s.br)
 	s.br = bufio.NewReaderSize(zr, 2048)
 	s.p.br = s.br
 	zw, _ := flate.NewWriter(&s.dw, flate.BestSpeed)
