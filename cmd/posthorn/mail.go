@@ -383,14 +383,7 @@ func mailRead(c *mailCmd) func(context.Context) error {
 	save := c.fs.String("save", "", "save the attachments in this directory")
 	peek := c.fs.Bool("peek", false, "do not mark the message seen")
 	return func(ctx context.Context) error {
-		if err := c.wantArgs(1, "a message ID"); err != nil {
-			return err
-		}
-		id, err := c.parseID(c.args[0])
-		if err != nil {
-			return err
-		}
-		a, err := c.agent()
+		id, a, err := c.onMessage(1, "a message ID")
 		if err != nil {
 			return err
 		}
@@ -405,14 +398,7 @@ func mailRead(c *mailCmd) func(context.Context) error {
 func mailMove(c *mailCmd) func(context.Context) error {
 	folder := c.fs.String("folder", "INBOX", "folder the message is in")
 	return func(ctx context.Context) error {
-		if err := c.wantArgs(2, "a message ID and a folder"); err != nil {
-			return err
-		}
-		id, err := c.parseID(c.args[0])
-		if err != nil {
-			return err
-		}
-		a, err := c.agent()
+		id, a, err := c.onMessage(2, "a message ID and a folder")
 		if err != nil {
 			return err
 		}
@@ -427,14 +413,7 @@ func mailMove(c *mailCmd) func(context.Context) error {
 func mailDelete(c *mailCmd) func(context.Context) error {
 	folder := c.fs.String("folder", "INBOX", "folder the message is in")
 	return func(ctx context.Context) error {
-		if err := c.wantArgs(1, "a message ID"); err != nil {
-			return err
-		}
-		id, err := c.parseID(c.args[0])
-		if err != nil {
-			return err
-		}
-		a, err := c.agent()
+		id, a, err := c.onMessage(1, "a message ID")
 		if err != nil {
 			return err
 		}
@@ -455,14 +434,7 @@ func mailFlag(c *mailCmd) func(context.Context) error {
 	folder := c.fs.String("folder", "INBOX", "folder the message is in")
 	unflag := c.fs.Bool("clear", false, "clear the flag instead")
 	return func(ctx context.Context) error {
-		if err := c.wantArgs(1, "a message ID"); err != nil {
-			return err
-		}
-		id, err := c.parseID(c.args[0])
-		if err != nil {
-			return err
-		}
-		a, err := c.agent()
+		id, a, err := c.onMessage(1, "a message ID")
 		if err != nil {
 			return err
 		}
@@ -476,4 +448,18 @@ func mailFlag(c *mailCmd) func(context.Context) error {
 		fmt.Fprintf(c.e.stdout, "%s %d in %s\n", verb, id, *folder)
 		return nil
 	}
+}
+
+// onMessage checks that the command got n arguments, the first a message
+// ID, and opens the agent: the start of every command about one message.
+func (c *mailCmd) onMessage(n int, what string) (uint32, *useragent.Agent, error) {
+	if err := c.wantArgs(n, what); err != nil {
+		return 0, nil, err
+	}
+	id, err := c.parseID(c.args[0])
+	if err != nil {
+		return 0, nil, err
+	}
+	a, err := c.agent()
+	return id, a, err
 }
