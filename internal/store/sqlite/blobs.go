@@ -266,9 +266,13 @@ func (w *wtx) refBlob(id store.BlobID, n int, text string) (int64, error) {
 		return 0, err
 	}
 	if text != "" {
-		if _, err := w.exec(`INSERT INTO blob_text (rowid, text) VALUES (?, ?)`, seq, text); err != nil {
+		// Indexed later, in large batches (textindex.go); searches index
+		// what is pending before they look.
+		if _, err := w.exec(`INSERT INTO blob_text_pending (seq, text) VALUES (?, ?)`, seq, text); err != nil {
 			return 0, err
 		}
+		w.s.textPending.Store(true)
+		w.textAdded++
 	}
 	w.adopted = append(w.adopted, id)
 	w.batchAdopted[id] = true
@@ -292,6 +296,9 @@ func (w *wtx) unrefBlob(id store.BlobID, n int) error {
 		return err
 	}
 	if _, err := w.exec(`DELETE FROM blob_text WHERE rowid = ?`, seq); err != nil {
+		return err
+	}
+	if _, err := w.exec(`DELETE FROM blob_text_pending WHERE seq = ?`, seq); err != nil {
 		return err
 	}
 	if pack == "" {

@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	_ "modernc.org/sqlite" // registers the "sqlite" driver
@@ -43,6 +44,11 @@ type Store struct {
 	closed bool
 
 	packs packWriter // used by the committer goroutine only
+
+	// The full-text indexer (textindex.go).
+	textPending atomic.Bool   // blob_text_pending may have rows
+	textBacklog atomic.Int64  // texts appended since the indexer last ran (about)
+	indexKick   chan struct{} // wakes the indexer
 
 	stmtMu sync.Mutex
 	stmts  map[string]*sql.Stmt // prepared statements of the reader pool
@@ -117,8 +123,12 @@ func Open(ctx context.Context, opts Options) (*Store, error) {
 		wdb.Close()
 		return nil, fmt.Errorf("sqlite: %w", err)
 	}
-	s.wg.Add(1)
+	s.wg.Add(2)
 	go s.commitLoop(conn)
+	s.indexKick = make(chan struct{}, 1)
+	s.textPending.Store(true) // a previous process may have left text
+	go s.indexLoop()
+	s.kickIndexer()
 	return s, nil
 }
 

@@ -195,6 +195,11 @@ func (q *sqlBuilder) scope(mq store.MessageQuery) {
 // QueryMessages implements store.Querier.
 func (s *Store) QueryMessages(ctx context.Context, mq store.MessageQuery) (store.QueryResult, error) {
 	res := store.QueryResult{Total: -1, Position: max(mq.Position, 0)}
+	if mq.Filter != nil && hasText(mq.Filter) {
+		if err := s.flushText(ctx); err != nil {
+			return res, err
+		}
+	}
 	tx, err := s.read.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
 	if err != nil {
 		return res, err
@@ -396,4 +401,17 @@ func tombstonesSince(ctx context.Context, tx *sql.Tx, cond string, args ...any) 
 		out = append(out, t)
 	}
 	return out, rows.Err()
+}
+
+// hasText reports whether a filter tree searches the full-text index.
+func hasText(f *store.MessageFilter) bool {
+	if f.Text != "" {
+		return true
+	}
+	for i := range f.Children {
+		if hasText(&f.Children[i]) {
+			return true
+		}
+	}
+	return false
 }

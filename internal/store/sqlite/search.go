@@ -60,6 +60,9 @@ func (s *Store) MatchText(ctx context.Context, text string) ([]store.BlobID, err
 		return nil, store.ErrNotIndexable
 	}
 	q := `"` + strings.Join(words, " ") + `"*`
+	if err := s.flushText(ctx); err != nil {
+		return nil, err
+	}
 	rows, err := s.query(ctx, `SELECT b.id FROM blob_text JOIN blobs b ON b.seq = blob_text.rowid WHERE blob_text MATCH ?`, q)
 	if err != nil {
 		return nil, err

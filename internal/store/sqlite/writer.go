@@ -36,7 +36,9 @@ type wtx struct {
 	batchModSeq map[store.AccountID]store.ModSeq
 	// lastMessageID is the group's message id counter (0: not read yet).
 	lastMessageID *int64
-	stmts         map[string]*sql.Stmt
+	// textAdded counts the texts the write left for the indexer.
+	textAdded int
+	stmts     map[string]*sql.Stmt
 }
 
 // write runs fn in the next group commit and waits until that commit is
@@ -180,6 +182,14 @@ func (s *Store) tryBatch(conn *sql.Conn, stmts map[string]*sql.Stmt, batch []*wr
 	// Publish before answering, so a writer that subscribes right after
 	// its write returns cannot receive that write's changes.
 	s.feed.Publish(changes)
+	added := 0
+	for _, op := range batch {
+		added += op.w.textAdded
+	}
+	if added > 0 {
+		s.textBacklog.Add(int64(added))
+		s.kickIndexer()
+	}
 	for _, op := range batch {
 		op.done <- nil
 	}

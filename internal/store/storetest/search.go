@@ -14,6 +14,7 @@ import (
 func init() {
 	register("Searcher/Summaries", testSearcherSummaries)
 	register("Searcher/MatchText", testSearcherMatchText)
+	register("Searcher/MatchTextAcrossReopen", testSearcherMatchTextReopen)
 }
 
 func searcher(t *testing.T, fx *fixture) store.Searcher {
@@ -106,4 +107,40 @@ func testSearcherMatchText(t *testing.T, f Factory) {
 		t.Fatal(err)
 	}
 	check("marmalade", 3)
+}
+
+// testSearcherMatchTextReopen: a backend may index text after the append
+// returns; a search right after a burst of appends still finds every one,
+// and text appended just before Close is found after reopening.
+func testSearcherMatchTextReopen(t *testing.T, f Factory) {
+	fx := newFixture(t, f)
+	searcher(t, fx)
+	var burst []store.NewMessage
+	for i := 0; i < 50; i++ {
+		m := fx.newMessage(fx.inbox, fx.blob(sampleBody(i)), 0, nil)
+		m.Text = "quince number " + string(rune('a'+i%26))
+		burst = append(burst, m)
+	}
+	if _, err := fx.s.Append(fx.ctx, store.Batch{Messages: burst}); err != nil {
+		t.Fatal(err)
+	}
+	got, err := fx.s.(store.Searcher).MatchText(fx.ctx, "quince")
+	must(t, err, "MatchText right after the burst")
+	if len(got) != 50 {
+		t.Fatalf("MatchText(quince) right after 50 appends: %d hits", len(got))
+	}
+	last := fx.newMessage(fx.inbox, fx.blob(sampleBody(99)), 0, nil)
+	last.Text = "persimmon at closing time"
+	if _, err := fx.s.Append(fx.ctx, store.Batch{Messages: []store.NewMessage{last}}); err != nil {
+		t.Fatal(err)
+	}
+	must(t, fx.s.Close(), "Close")
+	s2, err := f.Open(fx.ctx, fx.loc)
+	must(t, err, "reopen")
+	defer s2.Close()
+	got, err = s2.(store.Searcher).MatchText(fx.ctx, "persimmon")
+	must(t, err, "MatchText after reopen")
+	if len(got) != 1 || got[0] != last.BlobID {
+		t.Fatalf("MatchText(persimmon) after reopen = %v, want [%v]", got, last.BlobID)
+	}
 }
