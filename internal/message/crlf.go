@@ -3,6 +3,7 @@ package message
 import (
 	"bytes"
 	"io"
+	"sync"
 )
 
 // crlfReader turns every bare CR and bare LF of its source into CRLF, so
@@ -11,6 +12,7 @@ import (
 // line ends in bulk.
 type crlfReader struct {
 	r      io.Reader
+	bufs   *crlfBuffers // nil once released
 	in     []byte
 	out    []byte
 	pend   []byte // converted, not yet returned
@@ -18,10 +20,33 @@ type crlfReader struct {
 	err    error
 }
 
+// crlfBuffers are a crlfReader's buffers, pooled: a reader per appended
+// message allocated twelve times the size of a typical message otherwise.
+type crlfBuffers struct{ in, out []byte }
+
+const crlfChunk = 16 << 10
+
+var crlfPool = sync.Pool{New: func() any {
+	return &crlfBuffers{in: make([]byte, crlfChunk), out: make([]byte, 0, 2*crlfChunk)}
+}}
+
 // NewCRLFReader returns a reader that yields r with every bare CR and bare
-// LF turned into CRLF; CRLF pairs pass unchanged.
+// LF turned into CRLF; CRLF pairs pass unchanged. Its buffers go back to a
+// pool when it has returned its source's error (io.EOF included).
 func NewCRLFReader(r io.Reader) io.Reader {
-	return &crlfReader{r: r, in: make([]byte, 32<<10), out: make([]byte, 0, 64<<10)}
+	b := crlfPool.Get().(*crlfBuffers)
+	return &crlfReader{r: r, bufs: b, in: b.in, out: b.out[:0]}
+}
+
+// release returns the buffers to the pool; the reader keeps returning its
+// error.
+func (c *crlfReader) release() {
+	if c.bufs == nil {
+		return
+	}
+	c.bufs.out = c.out[:0]
+	crlfPool.Put(c.bufs)
+	c.bufs, c.in, c.out, c.pend = nil, nil, nil, nil
 }
 
 func (c *crlfReader) Read(p []byte) (int, error) {
@@ -32,6 +57,7 @@ func (c *crlfReader) Read(p []byte) (int, error) {
 				c.pend = []byte{'\n'}
 				break
 			}
+			c.release()
 			return 0, c.err
 		}
 		n, err := c.r.Read(c.in)

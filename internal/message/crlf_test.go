@@ -42,3 +42,19 @@ func (o iotestOneByte) Read(p []byte) (int, error) {
 	}
 	return o.r.Read(p)
 }
+
+// TestCRLFReaderPooled: a finished reader gives its buffers back; reading
+// it again returns its error, and the next reader's output is its own.
+func TestCRLFReaderPooled(t *testing.T) {
+	a := NewCRLFReader(strings.NewReader("one\ntwo\r"))
+	if got, err := io.ReadAll(a); err != nil || string(got) != "one\r\ntwo\r\n" {
+		t.Fatalf("first reader: %q, %v", got, err)
+	}
+	b := NewCRLFReader(strings.NewReader("three\rfour"))
+	if got, err := io.ReadAll(b); err != nil || string(got) != "three\r\nfour" {
+		t.Fatalf("second reader: %q, %v", got, err)
+	}
+	if n, err := a.Read(make([]byte, 10)); n != 0 || err != io.EOF {
+		t.Fatalf("finished reader read again: %d, %v", n, err)
+	}
+}
