@@ -92,7 +92,8 @@ func (s *Service) Deliver(ctx context.Context, env Envelope, data io.Reader) (Re
 	if err != nil {
 		return res, err
 	}
-	batch, err := s.batch(ctx, env, blob, verdict)
+	batch, release, err := s.batch(ctx, env, blob, verdict)
+	defer release()
 	if err != nil {
 		return res, err
 	}
@@ -205,8 +206,10 @@ func (s *Service) newMessageID() string {
 // batch builds the one store transaction of a delivery: a mailbox copy per
 // local account (in Junk when the checks say so), a queue entry per remote
 // domain (DKIM-signed when a local user sent it).
-func (s *Service) batch(ctx context.Context, env Envelope, blob store.BlobID, v *mailauth.Verdict) (store.Batch, error) {
-	var b store.Batch
+// release discards a body batch staged for the queue (a 7-bit copy) unless
+// the batch committed; the caller always calls it.
+func (s *Service) batch(ctx context.Context, env Envelope, blob store.BlobID, v *mailauth.Verdict) (b store.Batch, release func(), err error) {
+	release = func() {}
 	seen := map[store.AccountID]bool{}
 	queues := map[string]*store.QueueEntry{}
 	var domains []string
@@ -242,12 +245,12 @@ func (s *Service) batch(ctx context.Context, env Envelope, blob store.BlobID, v 
 			if meta == nil {
 				var err error
 				if meta, err = s.analyze(ctx, prefix, blob); err != nil {
-					return b, err
+					return b, release, err
 				}
 			}
 			inbox, err := s.inbox(ctx, t.Account.ID)
 			if err != nil {
-				return b, err
+				return b, release, err
 			}
 			if v != nil && v.Action == mailauth.Junk {
 				if junk, ok := s.junk(ctx, t.Account.ID); ok {
@@ -263,15 +266,20 @@ func (s *Service) batch(ctx context.Context, env Envelope, blob store.BlobID, v 
 		}
 	}
 	var sig []byte
+	qblob := blob
 	if len(domains) > 0 {
-		sig = s.sign(ctx, env, blob)
+		qblob, release = s.signable(ctx, env, blob)
+		sig = s.sign(ctx, env, qblob)
 	}
 	for _, d := range domains {
 		q := *queues[d]
 		q.Prefix = sig
+		if qblob != blob {
+			q.BlobID, q.Body8Bit = qblob, false
+		}
 		b.Queue = append(b.Queue, q)
 	}
-	return b, nil
+	return b, release, nil
 }
 
 func (s *Service) analyze(ctx context.Context, prefix []byte, blob store.BlobID) (*message.Meta, error) {

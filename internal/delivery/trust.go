@@ -2,6 +2,7 @@ package delivery
 
 import (
 	"context"
+	"errors"
 	"io"
 
 	"posthorn/internal/mailauth"
@@ -45,6 +46,49 @@ func (s *Service) junk(ctx context.Context, a store.AccountID) (store.MailboxID,
 		}
 	}
 	return 0, false
+}
+
+// signable returns the body to sign and queue for mail a local user sends
+// to other domains. A body with 8-bit content (or a bare CR, or a line over
+// 998 octets) is downgraded to 7-bit MIME first, into a blob of its own
+// (release discards it unless the delivery commits), as RFC 6376 §5.3
+// advises: the queue would otherwise downgrade it for a peer without
+// 8BITMIME after signing, and the signature would no longer verify. Local
+// copies keep the original. When there is nothing to sign, or the body
+// cannot be downgraded (an 8-bit header needs SMTPUTF8), it returns blob.
+func (s *Service) signable(ctx context.Context, env Envelope, blob store.BlobID) (store.BlobID, func()) {
+	none := func() {}
+	if s.signer == nil || env.Auth == nil {
+		return blob, none
+	}
+	r, err := s.st.OpenBlob(ctx, blob)
+	if err != nil {
+		return blob, none
+	}
+	defer r.Close()
+	if need, err := message.NeedsDowngrade(r); err != nil || !need {
+		return blob, none
+	}
+	if _, err := r.Seek(0, io.SeekStart); err != nil {
+		return blob, none
+	}
+	w, err := s.st.NewBlob(ctx)
+	if err != nil {
+		return blob, none
+	}
+	if err := message.ToSevenBit(w, r); err != nil {
+		w.Abort()
+		if !errors.Is(err, message.ErrNeedsSMTPUTF8) {
+			s.log.Warn("dkim: 7-bit copy for signing", "err", err)
+		}
+		return blob, none
+	}
+	seven, _, err := w.Finish()
+	if err != nil {
+		w.Abort()
+		return blob, none
+	}
+	return seven, w.Abort
 }
 
 // sign makes the DKIM-Signature field for mail a local user queues, as the
