@@ -267,8 +267,13 @@ func (w *wtx) refBlob(id store.BlobID, n int, text string) (int64, error) {
 	}
 	if text != "" {
 		// Indexed later, in large batches (textindex.go); searches index
-		// what is pending before they look.
-		if _, err := w.exec(`INSERT INTO blob_text_pending (seq, text) VALUES (?, ?)`, seq, text); err != nil {
+		// what is pending before they look. With an extractor the text is
+		// read from the body then, not kept here.
+		var keep any = text
+		if w.s.textOf != nil {
+			keep = nil
+		}
+		if _, err := w.exec(`INSERT INTO blob_text_pending (seq, text) VALUES (?, ?)`, seq, keep); err != nil {
 			return 0, err
 		}
 		w.s.textPending.Store(true)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"io"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -26,6 +27,12 @@ type Options struct {
 	MaxBatch int
 	// ReadConns is the size of the reader pool (default 8).
 	ReadConns int
+	// TextOf, when set, extracts a body's text for the full-text index
+	// from the body itself (message.Analyze's Text), when the indexer runs:
+	// an append then keeps no copy of NewMessage.Text, which for text mail
+	// doubled what a commit wrote. Unset, NewMessage.Text is kept until
+	// indexed.
+	TextOf func(io.Reader) (string, error)
 }
 
 // Store is the SQLite implementation of store.Store.
@@ -46,6 +53,7 @@ type Store struct {
 	packs packWriter // used by the committer goroutine only
 
 	// The full-text indexer (textindex.go).
+	textOf      func(io.Reader) (string, error)
 	textPending atomic.Bool   // blob_text_pending may have rows
 	textBacklog atomic.Int64  // texts appended since the indexer last ran (about)
 	indexKick   chan struct{} // wakes the indexer
@@ -107,6 +115,7 @@ func Open(ctx context.Context, opts Options) (*Store, error) {
 	s := &Store{
 		dir:      opts.Dir,
 		log:      opts.Logger,
+		textOf:   opts.TextOf,
 		read:     read,
 		wdb:      wdb,
 		writes:   make(chan *writeOp, 1024),

@@ -170,13 +170,14 @@ INSERT INTO blob_text(blob_text, rank) VALUES ('hashsize', 33554432);
 CREATE INDEX messages_mailbox_date ON messages(mailbox_id, internal_date);
 CREATE INDEX messages_account_date ON messages(account_id, internal_date);
 `,
-	// 5: text waiting for the full-text index. Appends leave a message's
-	// text here; the indexer moves it into blob_text in large batches
-	// (one FTS5 segment per batch instead of one per group commit).
+	// 5: bodies waiting for the full-text index, with their text (NULL:
+	// the indexer extracts it from the body, Options.TextOf). The indexer
+	// moves them into blob_text in large batches (one FTS5 segment per
+	// batch instead of one per group commit).
 	`
 CREATE TABLE blob_text_pending (
 	seq  INTEGER PRIMARY KEY,
-	text TEXT NOT NULL
+	text TEXT
 );
 `,
 }

@@ -2,21 +2,30 @@ package sqlite
 
 import (
 	"context"
+	"database/sql"
+	"errors"
 	"time"
+
+	"posthorn/internal/store"
 )
 
 // The full-text index is fed in batches, off the path of an append: each
-// append leaves its text in blob_text_pending, and the indexer moves
-// pending text into the FTS5 table blob_text a few thousand messages at a
-// time, when appends pause. FTS5 writes one index segment per transaction;
-// fed by every group commit, it wrote (and later merged) a small segment
-// per ~20 messages, and tokenising is most of the CPU an append costs
-// (unicode61 in the transpiled C). Deferring it keeps that work out of a
-// burst (a bulk APPEND, an MX flood) and does it at once afterwards, as
-// Dovecot's lazy FTS indexing does. A search first indexes whatever is
-// pending (flushText), so it never misses a message that was appended,
-// and the backlog is capped (textBacklogMax) so that such a search stays
-// quick under endless load.
+// append leaves a row in blob_text_pending (with the text, or without it
+// when Options.TextOf can extract it from the body later), and the indexer
+// moves pending text into the FTS5 table blob_text a few thousand bodies at
+// a time, once appends pause. FTS5 writes one index segment per
+// transaction; fed by every group commit, it wrote (and later merged) a
+// small segment per ~20 messages, and tokenising (unicode61, in the
+// transpiled C) was close to half the CPU of a bulk APPEND. Deferred, that
+// work leaves a burst (a bulk APPEND, an MX flood, a migration) and is done
+// in the pause after it, as Dovecot's FTS plugins index lazily. It is
+// deferred, not saved: about 150 µs of CPU per 8 KiB text message here.
+//
+// A search first indexes whatever is pending (flushText), so it never
+// misses a message that was appended; under load that never pauses the
+// indexer runs at textBacklogMax, which bounds what such a search waits for
+// (100,000 texts, about 15 s here: the price of an index that does not tax
+// every append).
 
 // textBatch is how many texts one indexing write moves.
 const textBatch = 2000
@@ -25,7 +34,7 @@ const textBatch = 2000
 const indexQuiet = time.Second
 
 // textBacklogMax is the backlog at which the indexer runs without a pause.
-const textBacklogMax = 10000
+const textBacklogMax = 100000
 
 func (s *Store) kickIndexer() {
 	select {
@@ -67,26 +76,43 @@ func (s *Store) indexLoop() {
 }
 
 // flushText indexes every pending text. It is cheap when nothing is
-// pending.
+// pending. Texts to extract (Options.TextOf) are read from their bodies
+// outside the writer, so appends go on meanwhile.
 func (s *Store) flushText(ctx context.Context) error {
 	s.textBacklog.Store(0)
 	for s.textPending.Load() {
-		var moved int64
-		err := s.write(ctx, func(w *wtx) error {
-			moved = 0
-			var last int64
-			err := w.queryRow(`SELECT coalesce(max(seq), 0), count(*) FROM (SELECT seq FROM blob_text_pending ORDER BY seq LIMIT ?)`, textBatch).Scan(&last, &moved)
-			if err != nil || moved == 0 {
-				if err == nil {
-					s.textPending.Store(false) // inside the writer: no append is between
-				}
-				return err
-			}
-			if _, err := w.exec(`INSERT INTO blob_text (rowid, text) SELECT seq, text FROM blob_text_pending WHERE seq <= ?`, last); err != nil {
-				return err
-			}
-			_, err = w.exec(`DELETE FROM blob_text_pending WHERE seq <= ?`, last)
+		batch, err := s.pendingTexts(ctx)
+		if err != nil {
 			return err
+		}
+		err = s.write(ctx, func(w *wtx) error {
+			if len(batch) == 0 {
+				// Clear the flag inside the writer, where no append is
+				// between the count and the store.
+				var n int
+				if err := w.queryRow(`SELECT count(*) FROM blob_text_pending`).Scan(&n); err != nil {
+					return err
+				}
+				if n == 0 {
+					s.textPending.Store(false)
+				}
+				return nil
+			}
+			for _, p := range batch {
+				// A body expunged since the read took its pending row along
+				// (unrefBlob): index only what is still pending.
+				res, err := w.exec(`DELETE FROM blob_text_pending WHERE seq = ?`, p.seq)
+				if err != nil {
+					return err
+				}
+				if n, _ := res.RowsAffected(); n == 0 || p.text == "" {
+					continue
+				}
+				if _, err := w.exec(`INSERT INTO blob_text (rowid, text) VALUES (?, ?)`, p.seq, p.text); err != nil {
+					return err
+				}
+			}
+			return nil
 		})
 		if err != nil {
 			s.textPending.Store(true) // the write may not have landed
@@ -96,4 +122,66 @@ func (s *Store) flushText(ctx context.Context) error {
 		// appends committed meanwhile set it again.
 	}
 	return nil
+}
+
+// pendingText is one body waiting for the index.
+type pendingText struct {
+	seq  int64
+	text string
+}
+
+// pendingTexts reads the oldest pending bodies (up to textBatch) with their
+// text, extracting what was not kept.
+func (s *Store) pendingTexts(ctx context.Context) ([]pendingText, error) {
+	rows, err := s.query(ctx, `SELECT p.seq, b.id, p.text FROM blob_text_pending p JOIN blobs b ON b.seq = p.seq ORDER BY p.seq LIMIT ?`, textBatch)
+	if err != nil {
+		return nil, err
+	}
+	var out []pendingText
+	var ids []store.BlobID
+	for rows.Next() {
+		var p pendingText
+		var id string
+		var text sql.NullString
+		if err := rows.Scan(&p.seq, &id, &text); err != nil {
+			rows.Close()
+			return nil, err
+		}
+		p.text = text.String
+		out = append(out, p)
+		if !text.Valid {
+			ids = append(ids, store.BlobID(id))
+		} else {
+			ids = append(ids, "")
+		}
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	for i, id := range ids {
+		if id == "" || s.textOf == nil {
+			continue
+		}
+		out[i].text = s.extractText(ctx, id)
+	}
+	return out, nil
+}
+
+// extractText reads a body's text with Options.TextOf; a body that cannot
+// be read is indexed without text (and logged).
+func (s *Store) extractText(ctx context.Context, id store.BlobID) string {
+	b, err := s.OpenBlob(ctx, id)
+	if err != nil {
+		if !errors.Is(err, store.ErrNotFound) {
+			s.log.Warn("sqlite: full-text indexing: reading body", "blob", id, "err", err)
+		}
+		return ""
+	}
+	defer b.Close()
+	text, err := s.textOf(b)
+	if err != nil {
+		s.log.Warn("sqlite: full-text indexing: extracting text", "blob", id, "err", err)
+	}
+	return text
 }
