@@ -56,6 +56,7 @@ type Store struct {
 	textOf      func(io.Reader) (string, error)
 	textPending atomic.Bool   // blob_text_pending may have rows
 	textBacklog atomic.Int64  // texts appended since the indexer last ran (about)
+	flushMu     sync.Mutex    // held by the one running flushText
 	indexKick   chan struct{} // wakes the indexer
 
 	stmtMu sync.Mutex

@@ -79,6 +79,13 @@ func (s *Store) indexLoop() {
 // pending. Texts to extract (Options.TextOf) are read from their bodies
 // outside the writer, so appends go on meanwhile.
 func (s *Store) flushText(ctx context.Context) error {
+	if !s.textPending.Load() {
+		return nil
+	}
+	// One flusher at a time (the indexer, searches): a second would read
+	// and extract the same batch again.
+	s.flushMu.Lock()
+	defer s.flushMu.Unlock()
 	s.textBacklog.Store(0)
 	for s.textPending.Load() {
 		batch, err := s.pendingTexts(ctx)
