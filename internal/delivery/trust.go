@@ -49,13 +49,14 @@ func (s *Service) junk(ctx context.Context, a store.AccountID) (store.MailboxID,
 }
 
 // signable returns the body to sign and queue for mail a local user sends
-// to other domains. A body with 8-bit content (or a bare CR, or a line over
-// 998 octets) is downgraded to 7-bit MIME first, into a blob of its own
-// (release discards it unless the delivery commits), as RFC 6376 §5.3
-// advises: the queue would otherwise downgrade it for a peer without
-// 8BITMIME after signing, and the signature would no longer verify. Local
-// copies keep the original. When there is nothing to sign, or the body
-// cannot be downgraded (an 8-bit header needs SMTPUTF8), it returns blob.
+// to other domains. A body that will be signed and has 8-bit content (or a
+// bare CR, or a line over 998 octets) is downgraded to 7-bit MIME first,
+// into a blob of its own (release discards it unless the delivery
+// commits), as RFC 6376 §5.3 advises: the queue would otherwise downgrade
+// it for a peer without 8BITMIME after signing, and the signature would no
+// longer verify. Local copies keep the original. Mail that gets no
+// signature, or whose body cannot be downgraded (an 8-bit header needs
+// SMTPUTF8), is queued as it came: blob.
 func (s *Service) signable(ctx context.Context, env Envelope, blob store.BlobID) (store.BlobID, func()) {
 	none := func() {}
 	if s.signer == nil || env.Auth == nil {
@@ -66,6 +67,13 @@ func (s *Service) signable(ctx context.Context, env Envelope, blob store.BlobID)
 		return blob, none
 	}
 	defer r.Close()
+	head, ok := s.signingHeader(ctx, env, r)
+	if !ok || !s.signer.SignsAs(ctx, head) {
+		return blob, none
+	}
+	if _, err := r.Seek(0, io.SeekStart); err != nil {
+		return blob, none
+	}
 	if need, err := message.NeedsDowngrade(r); err != nil || !need {
 		return blob, none
 	}
@@ -91,10 +99,24 @@ func (s *Service) signable(ctx context.Context, env Envelope, blob store.BlobID)
 	return seven, w.Abort
 }
 
+// signingHeader reads the header section of r and reports whether the
+// authenticated user may have it signed: one From address, one the user
+// may send as, so one local user cannot borrow another local domain's
+// signature.
+func (s *Service) signingHeader(ctx context.Context, env Envelope, r io.Reader) ([]byte, bool) {
+	head, _ := io.ReadAll(io.LimitReader(r, headerMax))
+	hdr, _ := message.ParseHeader(head)
+	from := message.ParseAddressList(hdr.Get("From"))
+	if len(from) != 1 {
+		return head, false
+	}
+	ok, err := s.accts.SenderAllowed(ctx, *env.Auth, from[0].Addr())
+	return head, err == nil && ok
+}
+
 // sign makes the DKIM-Signature field for mail a local user queues, as the
-// domain of its From address — but only when the user may send as that
-// address, so one local user cannot borrow another local domain's
-// signature. Failure to sign is logged; the mail still goes.
+// domain of its From address, when the user may send as that address
+// (signingHeader). Failure to sign is logged; the mail still goes.
 func (s *Service) sign(ctx context.Context, env Envelope, blob store.BlobID) []byte {
 	if s.signer == nil || env.Auth == nil {
 		return nil
@@ -105,13 +127,7 @@ func (s *Service) sign(ctx context.Context, env Envelope, blob store.BlobID) []b
 		return nil
 	}
 	defer r.Close()
-	head, _ := io.ReadAll(io.LimitReader(r, headerMax))
-	hdr, _ := message.ParseHeader(head)
-	from := message.ParseAddressList(hdr.Get("From"))
-	if len(from) != 1 {
-		return nil
-	}
-	if ok, err := s.accts.SenderAllowed(ctx, *env.Auth, from[0].Addr()); err != nil || !ok {
+	if _, ok := s.signingHeader(ctx, env, r); !ok {
 		return nil
 	}
 	if _, err := r.Seek(0, io.SeekStart); err != nil {
@@ -119,7 +135,7 @@ func (s *Service) sign(ctx context.Context, env Envelope, blob store.BlobID) []b
 	}
 	sig, err := s.signer.SignAuthor(ctx, r)
 	if err != nil {
-		s.log.Warn("dkim: signing", "from", from[0].Addr(), "err", err)
+		s.log.Warn("dkim: signing", "err", err)
 		return nil
 	}
 	return []byte(sig)

@@ -165,6 +165,17 @@ func (s *Signer) SignAuthor(ctx context.Context, msg io.Reader) (string, error) 
 	return s.sign(domain, keys, head, br)
 }
 
+// SignsAs reports whether SignAuthor would sign a message with this
+// header section: its author domain has an active key.
+func (s *Signer) SignsAs(ctx context.Context, head []byte) bool {
+	domain := AuthorDomain(head)
+	if domain == "" {
+		return false
+	}
+	keys, err := s.keysFor(ctx, domain)
+	return err == nil && len(keys) > 0
+}
+
 // AuthorDomain returns the domain of the single author of a header
 // section, lower case, or "" when there is no From field, several, or
 // addresses of several domains.
