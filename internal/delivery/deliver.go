@@ -268,8 +268,7 @@ func (s *Service) batch(ctx context.Context, env Envelope, blob store.BlobID, v 
 	var sig []byte
 	qblob := blob
 	if len(domains) > 0 {
-		qblob, release = s.signable(ctx, env, blob)
-		sig = s.sign(ctx, env, qblob)
+		qblob, sig, release = s.signed(ctx, env, blob)
 	}
 	for _, d := range domains {
 		q := *queues[d]

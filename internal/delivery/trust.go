@@ -48,95 +48,100 @@ func (s *Service) junk(ctx context.Context, a store.AccountID) (store.MailboxID,
 	return 0, false
 }
 
-// signable returns the body to sign and queue for mail a local user sends
-// to other domains. A body that will be signed and has 8-bit content (or a
-// bare CR, or a line over 998 octets) is downgraded to 7-bit MIME first,
-// into a blob of its own (release discards it unless the delivery
-// commits), as RFC 6376 §5.3 advises: the queue would otherwise downgrade
-// it for a peer without 8BITMIME after signing, and the signature would no
-// longer verify. Local copies keep the original. Mail that gets no
-// signature, or whose body cannot be downgraded (an 8-bit header needs
-// SMTPUTF8), is queued as it came: blob.
-func (s *Service) signable(ctx context.Context, env Envelope, blob store.BlobID) (store.BlobID, func()) {
-	none := func() {}
+// signed returns the body to queue for mail a local user sends to other
+// domains and the DKIM-Signature fields to put in front of it, as the
+// domain of its From address, when the user may send as that address (one
+// local user cannot borrow another local domain's signature). A body that
+// will be signed and has 8-bit content (or a bare CR, or a line over 998
+// octets) is downgraded to 7-bit MIME first, into a blob of its own
+// (release discards it unless the delivery commits), as RFC 6376 §5.3
+// advises: the queue would otherwise downgrade it for a peer without
+// 8BITMIME after signing, and the signature would no longer verify. Local
+// copies keep the original. Mail that gets no signature, or whose body
+// cannot be downgraded (an 8-bit header needs SMTPUTF8), is queued as it
+// came. Failure to sign is logged; the mail still goes.
+func (s *Service) signed(ctx context.Context, env Envelope, blob store.BlobID) (body store.BlobID, sig []byte, release func()) {
+	body, release = blob, func() {}
 	if s.signer == nil || env.Auth == nil {
-		return blob, none
+		return
 	}
 	r, err := s.st.OpenBlob(ctx, blob)
 	if err != nil {
-		return blob, none
+		s.log.Warn("dkim: reading message", "err", err)
+		return
 	}
 	defer r.Close()
-	head, ok := s.signingHeader(ctx, env, r)
-	if !ok || !s.signer.SignsAs(ctx, head) {
-		return blob, none
+	if !s.maySign(ctx, env, r) {
+		return
 	}
+	var src io.ReadSeeker = r
 	if _, err := r.Seek(0, io.SeekStart); err != nil {
-		return blob, none
+		return
 	}
-	if need, err := message.NeedsDowngrade(r); err != nil || !need {
-		return blob, none
+	if need, err := message.NeedsDowngrade(r); err == nil && need {
+		if seven, abort, ok := s.sevenBitCopy(ctx, r); ok {
+			defer seven.Close()
+			body, release, src = seven.id, abort, seven
+		}
 	}
+	if _, err := src.Seek(0, io.SeekStart); err != nil {
+		return
+	}
+	v, err := s.signer.SignAuthor(ctx, src)
+	if err != nil {
+		s.log.Warn("dkim: signing", "err", err)
+		return
+	}
+	return body, []byte(v), release
+}
+
+// maySign reads the header section of r and reports whether it gets a
+// signature: one From address, one the user may send as, in a domain with
+// an active key.
+func (s *Service) maySign(ctx context.Context, env Envelope, r io.Reader) bool {
+	head, _ := io.ReadAll(io.LimitReader(r, headerMax))
+	hdr, _ := message.ParseHeader(head)
+	from := message.ParseAddressList(hdr.Get("From"))
+	if len(from) != 1 {
+		return false
+	}
+	if ok, err := s.accts.SenderAllowed(ctx, *env.Auth, from[0].Addr()); err != nil || !ok {
+		return false
+	}
+	return s.signer.SignsAs(ctx, head)
+}
+
+// sevenBitBlob is a staged 7-bit copy, open for reading.
+type sevenBitBlob struct {
+	store.Blob
+	id store.BlobID
+}
+
+// sevenBitCopy stages a 7-bit MIME copy of the message r (read from its
+// start) and opens it; abort discards it unless a delivery committed it.
+func (s *Service) sevenBitCopy(ctx context.Context, r io.ReadSeeker) (sevenBitBlob, func(), bool) {
 	if _, err := r.Seek(0, io.SeekStart); err != nil {
-		return blob, none
+		return sevenBitBlob{}, nil, false
 	}
 	w, err := s.st.NewBlob(ctx)
 	if err != nil {
-		return blob, none
+		return sevenBitBlob{}, nil, false
 	}
 	if err := message.ToSevenBit(w, r); err != nil {
 		w.Abort()
 		if !errors.Is(err, message.ErrNeedsSMTPUTF8) {
 			s.log.Warn("dkim: 7-bit copy for signing", "err", err)
 		}
-		return blob, none
+		return sevenBitBlob{}, nil, false
 	}
-	seven, _, err := w.Finish()
-	if err != nil {
-		w.Abort()
-		return blob, none
+	id, _, err := w.Finish()
+	if err == nil {
+		var b store.Blob
+		if b, err = s.st.OpenBlob(ctx, id); err == nil {
+			return sevenBitBlob{Blob: b, id: id}, w.Abort, true
+		}
 	}
-	return seven, w.Abort
-}
-
-// signingHeader reads the header section of r and reports whether the
-// authenticated user may have it signed: one From address, one the user
-// may send as, so one local user cannot borrow another local domain's
-// signature.
-func (s *Service) signingHeader(ctx context.Context, env Envelope, r io.Reader) ([]byte, bool) {
-	head, _ := io.ReadAll(io.LimitReader(r, headerMax))
-	hdr, _ := message.ParseHeader(head)
-	from := message.ParseAddressList(hdr.Get("From"))
-	if len(from) != 1 {
-		return head, false
-	}
-	ok, err := s.accts.SenderAllowed(ctx, *env.Auth, from[0].Addr())
-	return head, err == nil && ok
-}
-
-// sign makes the DKIM-Signature field for mail a local user queues, as the
-// domain of its From address, when the user may send as that address
-// (signingHeader). Failure to sign is logged; the mail still goes.
-func (s *Service) sign(ctx context.Context, env Envelope, blob store.BlobID) []byte {
-	if s.signer == nil || env.Auth == nil {
-		return nil
-	}
-	r, err := s.st.OpenBlob(ctx, blob)
-	if err != nil {
-		s.log.Warn("dkim: reading message", "err", err)
-		return nil
-	}
-	defer r.Close()
-	if _, ok := s.signingHeader(ctx, env, r); !ok {
-		return nil
-	}
-	if _, err := r.Seek(0, io.SeekStart); err != nil {
-		return nil
-	}
-	sig, err := s.signer.SignAuthor(ctx, r)
-	if err != nil {
-		s.log.Warn("dkim: signing", "err", err)
-		return nil
-	}
-	return []byte(sig)
+	w.Abort()
+	s.log.Warn("dkim: 7-bit copy for signing", "err", err)
+	return sevenBitBlob{}, nil, false
 }

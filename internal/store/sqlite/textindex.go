@@ -145,7 +145,7 @@ func (s *Store) pendingTexts(ctx context.Context) ([]pendingText, error) {
 		return nil, err
 	}
 	var out []pendingText
-	var ids []store.BlobID
+	var extract []store.BlobID // per entry of out; "" where the text was kept
 	for rows.Next() {
 		var p pendingText
 		var id string
@@ -155,22 +155,21 @@ func (s *Store) pendingTexts(ctx context.Context) ([]pendingText, error) {
 			return nil, err
 		}
 		p.text = text.String
-		out = append(out, p)
-		if !text.Valid {
-			ids = append(ids, store.BlobID(id))
-		} else {
-			ids = append(ids, "")
+		if text.Valid {
+			id = ""
 		}
+		out, extract = append(out, p), append(extract, store.BlobID(id))
 	}
 	rows.Close()
 	if err := rows.Err(); err != nil {
 		return nil, err
 	}
-	for i, id := range ids {
-		if id == "" || s.textOf == nil {
-			continue
+	// Extract after the rows are closed: reading a body may need a
+	// connection of the reader pool too.
+	for i, id := range extract {
+		if id != "" && s.textOf != nil {
+			out[i].text = s.extractText(ctx, id)
 		}
-		out[i].text = s.extractText(ctx, id)
 	}
 	return out, nil
 }
