@@ -1101,6 +1101,11 @@ func (c *Conn) handleBdat(arg string) {
 
 		c.dataResult = make(chan error, 1)
 
+		// Posthorn: the session is taken now. Upstream called c.Session()
+		// inside the goroutine, which got nil (and panicked) when the
+		// connection closed before the goroutine ran, e.g. after a first
+		// BDAT chunk of size 0.
+		session := c.Session()
 		go func() {
 			defer func() {
 				if err := recover(); err != nil {
@@ -1113,11 +1118,11 @@ func (c *Conn) handleBdat(arg string) {
 
 			var err error
 			if !c.server.LMTP {
-				err = c.Session().Data(r)
+				err = session.Data(r)
 			} else {
-				lmtpSession, ok := c.Session().(LMTPSession)
+				lmtpSession, ok := session.(LMTPSession)
 				if !ok {
-					err = c.Session().Data(r)
+					err = session.Data(r)
 					for _, rcpt := range c.recipients {
 						c.bdatStatus.SetStatus(rcpt, err)
 					}
