@@ -2,6 +2,7 @@ package smtp
 
 import (
 	"bufio"
+	"bytes"
 	"fmt"
 	"io"
 )
@@ -68,6 +69,31 @@ func newDataReader(c *Conn) *dataReader {
 	return dr
 }
 
+// plainRun returns how many buffered octets before the next CR may be
+// returned at once: at most room, and within the size limit (n octets are
+// already returned by this Read); the octet over the limit is left to the
+// state machine, which reports it.
+func (r *dataReader) plainRun(room, n int) int {
+	buf, _ := r.r.Peek(r.r.Buffered())
+	k := bytes.IndexByte(buf, '\r')
+	if k < 0 {
+		k = len(buf)
+	}
+	if k > room {
+		k = room
+	}
+	if r.limited {
+		left := r.n - int64(n)
+		if left < 0 {
+			left = 0
+		}
+		if int64(k) > left {
+			k = int(left)
+		}
+	}
+	return k
+}
+
 func (r *dataReader) Read(b []byte) (n int, err error) {
 	// Posthorn: the size limit is checked when an octet of data is about
 	// to be returned (below), not before reading: upstream refused a
@@ -89,6 +115,19 @@ func (r *dataReader) Read(b []byte) (n int, err error) {
 		stateEOF              // reached .\r\n end marker line
 	)
 	for n < len(b) && r.state != stateEOF {
+		if r.state == stateData {
+			// Posthorn: inside a line only a CR changes the state, so the
+			// run of octets up to the next CR that is already buffered is
+			// copied in one step (upstream went through the state machine
+			// octet by octet: a tenth of the MX's CPU).
+			if k := r.plainRun(len(b)-n, n); k > 0 {
+				buf, _ := r.r.Peek(k)
+				copy(b[n:], buf)
+				r.r.Discard(k)
+				n += k
+				continue
+			}
+		}
 		var c byte
 		c, err = r.r.ReadByte()
 		if err != nil {
